@@ -1,0 +1,56 @@
+"""rustorch: a small, auditable CPU tensor + autograd library with PyTorch's API.
+
+Change ``import torch`` to ``import rustorch as torch`` for the supported subset. Storage is
+always contiguous: ops that return strided views in torch (transpose, permute, expand, slicing)
+return contiguous copies here; reshape/view/flatten/squeeze/unsqueeze share storage.
+"""
+
+from rustorch import errors
+from rustorch._config import __version__, get_num_threads, isa_level, set_num_threads, show_config
+from rustorch._creation import (
+    Generator,
+    arange,
+    as_tensor,
+    default_generator,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    initial_seed,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    seed,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from rustorch._dtype import bool_ as bool
+from rustorch._dtype import dtype, float32, int64
+from rustorch._tensor import Tensor
+from rustorch.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from rustorch.errors import (
+    AutogradError,
+    DTypeError,
+    IndexingError,
+    LayoutError,
+    ShapeError,
+    TorchError,
+)
+from rustorch.ops import *  # noqa: F403  (the op namespace is the public API)
+from rustorch.ops import clone  # noqa: F401
+
+float = float32  # noqa: A001  torch.float
+long = int64
+from rustorch import autograd  # noqa: E402
+
+__all__ = [n for n in dir() if not n.startswith("_")]

@@ -1,0 +1,5 @@
+import sys
+
+from rustorch.cli import main
+
+sys.exit(main())

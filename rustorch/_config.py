@@ -1,0 +1,81 @@
+"""Kernel threads and build facts: get_num_threads, set_num_threads, show_config."""
+
+import os
+import threading
+
+from rustorch._kernels import _config as _kc
+from rustorch._kernels import _gemm, elementwise, indexing, random, reduce
+
+__version__ = "0.1.0"
+
+_MODULES = (elementwise, reduce, random, _gemm)
+_lock = threading.Lock()
+_nthreads = 1
+
+
+def _available_cpus() -> int:
+    """CPUs this process may use: affinity mask and cgroup v2 quota, whichever is smaller."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            n = max(1, min(n, int(int(quota) / int(period) + 0.999)))
+    except (OSError, ValueError):
+        pass
+    return max(1, n)
+
+
+def _default_threads() -> int:
+    env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return _available_cpus()
+
+
+def get_num_threads() -> int:
+    """Threads the kernels use (OMP_NUM_THREADS or the usable CPU count by default)."""
+    return _nthreads
+
+
+def set_num_threads(n: int) -> None:
+    """Set the kernel thread count (1 in a build without OpenMP)."""
+    global _nthreads
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"set_num_threads(): expected a positive integer, got {n}")
+    if not _kc.OPENMP:
+        n = 1
+    with _lock:
+        _nthreads = n
+        for m in _MODULES:
+            m.set_num_threads(n)
+
+
+def isa_level() -> str:
+    return _gemm.isa_level()
+
+
+def show_config(file=None) -> str:
+    """Print (and return) version, OpenMP, threads and the kernel ISA level in use."""
+    lines = [
+        f"rustorch {__version__}",
+        f"  OpenMP: {'on' if _kc.OPENMP else 'off (serial build)'}",
+        f"  threads: {get_num_threads()} (usable CPUs: {_available_cpus()}, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})",
+        f"  kernel ISA level: {isa_level()} (CPU supports: "
+        + ", ".join(
+            lv for i, lv in enumerate(("baseline", "avx2", "avx512")) if _kc.cpu_supports(i)
+        )
+        + ")",
+    ]
+    text = "\n".join(lines)
+    print(text, file=file)
+    return text
+
+
+set_num_threads(_default_threads())
+_ = indexing

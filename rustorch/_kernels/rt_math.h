@@ -1,0 +1,85 @@
+/* Branch-free float32 transcendental functions that gcc/clang auto-vectorise.
+ *
+ * libm's expf/logf are scalar calls that block vectorisation of the loops that use them, so the
+ * hot unary kernels use these Cephes-derived versions instead (max error about 1 ulp over the
+ * float range; NaN, +-inf, 0 and subnormals handled like libm).
+ */
+#ifndef RT_MATH_H
+#define RT_MATH_H
+#include <stdint.h>
+#include <string.h>
+
+static inline float rt_bits_to_f(int32_t i) { float f; memcpy(&f, &i, 4); return f; }
+static inline int32_t rt_f_to_bits(float f) { int32_t i; memcpy(&i, &f, 4); return i; }
+
+static inline float rt_expf(float x) {
+    /* exp(x) = 2^n * exp(r), r = x - n ln2 in [-ln2/2, ln2/2]. */
+    float xc = x != x ? 0.0f : (x > 89.0f ? 89.0f : (x < -104.0f ? -104.0f : x));
+    float t = xc * 1.44269504088896341f + 12582912.0f;
+    float n = t - 12582912.0f;
+    int32_t ni = (int32_t)n;
+    float r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500E-4f;
+    p = p * r + 1.3981999507E-3f;
+    p = p * r + 8.3334519073E-3f;
+    p = p * r + 4.1665795894E-2f;
+    p = p * r + 1.6666665459E-1f;
+    p = p * r + 5.0000001201E-1f;
+    float y = p * r * r + r + 1.0f;
+    int32_t n1 = ni >> 1;
+    int32_t n2 = ni - n1;
+    y = y * rt_bits_to_f((n1 + 127) << 23);
+    y = y * rt_bits_to_f((n2 + 127) << 23);
+    return x != x ? x : y;
+}
+
+static inline float rt_logf(float x) {
+    int sub = x < 1.17549435e-38f;
+    float xs = sub ? x * 8388608.0f : x;
+    int32_t ix = rt_f_to_bits(xs);
+    int32_t e = ((ix >> 23) & 0xff) - 126 - (sub ? 23 : 0);
+    float m = rt_bits_to_f((ix & 0x007fffff) | 0x3f000000); /* [0.5, 1) */
+    int small = m < 0.707106781186547524f;
+    e = small ? e - 1 : e;
+    m = small ? m + m - 1.0f : m - 1.0f;
+    float z = m * m;
+    float y = 7.0376836292E-2f;
+    y = y * m - 1.1514610310E-1f;
+    y = y * m + 1.1676998740E-1f;
+    y = y * m - 1.2420140846E-1f;
+    y = y * m + 1.4249322787E-1f;
+    y = y * m - 1.6668057665E-1f;
+    y = y * m + 2.0000714765E-1f;
+    y = y * m - 2.4999993993E-1f;
+    y = y * m + 3.3333331174E-1f;
+    y = y * m * z;
+    float fe = (float)e;
+    y = y + fe * -2.12194440e-4f;
+    y = y - 0.5f * z;
+    float r = m + y;
+    r = r + fe * 0.693359375f;
+    r = x == 0.0f ? -__builtin_inff() : r;
+    r = x < 0.0f ? __builtin_nanf("") : r;
+    r = x == __builtin_inff() ? x : r;
+    return x != x ? x : r;
+}
+
+static inline float rt_tanhf(float x) {
+    float ax = x < 0.0f ? -x : x;
+    float z = x * x;
+    float ps = -5.70498872745E-3f;
+    ps = ps * z + 2.06390887954E-2f;
+    ps = ps * z - 5.37397155531E-2f;
+    ps = ps * z + 1.33314422036E-1f;
+    ps = ps * z - 3.33332819422E-1f;
+    float small = ps * z * x + x;
+    float t = rt_expf(2.0f * (ax > 10.0f ? 10.0f : ax));
+    float big = 1.0f - 2.0f / (t + 1.0f);
+    big = x < 0.0f ? -big : big;
+    float r = ax < 0.625f ? small : big;
+    return x != x ? x : r;
+}
+
+static inline float rt_sigmoidf(float x) { return 1.0f / (1.0f + rt_expf(-x)); }
+#endif

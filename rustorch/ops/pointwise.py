@@ -1,0 +1,827 @@
+"""Elementwise ops: arithmetic with broadcasting, unary math, comparisons, where, casts.
+
+Each op: check (dtypes, broadcastable shapes) -> one kernel call -> a backward node when an
+input requires grad. Type promotion follows torch for our three dtypes: float32 wins over int64,
+int64 over bool; a Python float promotes an integer tensor to float32, a Python int promotes a
+bool tensor to int64.
+"""
+
+import numbers
+
+import numpy as np
+
+from rustorch._kernels import elementwise as _ew
+from rustorch.errors import AutogradError, DTypeError, ShapeError
+from rustorch.ops._common import (
+    BOOL,
+    F32,
+    I64,
+    Tensor,
+    _empty,
+    _wrap,
+    desc,
+    descs,
+    grad_on,
+    record,
+)
+
+# op codes, mirrored from rt_elementwise.h
+ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM = 0, 1, 2, 3, 4, 5, 6
+RELU_BWD, SIGMOID_BWD, TANH_BWD, SIGN_MUL, REM, FLOORDIV = 7, 8, 9, 12, 14, 15
+EQ, NE, LT, LE, GT, GE = 0, 1, 2, 3, 4, 5
+U_NEG, U_EXP, U_LOG, U_SQRT, U_ABS, U_TANH, U_SIGMOID, U_RELU, U_CLAMP = range(9)
+U_POW, U_RPOW, U_COPY, U_SCALE, U_FILL, U_SIGN, U_RECIP, U_SIN, U_COS = range(9, 18)
+
+_bshape = _ew.broadcast_shape
+_binary = _ew.binary
+_unary = _ew.unary
+_np_array = np.array
+
+
+def cast_arr(arr, npdt):
+    if arr.dtype is npdt:
+        return arr
+    out = _empty(arr.shape, npdt)
+    _ew.cast(arr, out)
+    return out
+
+
+def _scalar(s, op):
+    """A Python/numpy number -> (value, kind) with kind 0 bool, 1 int, 2 float."""
+    if isinstance(s, bool) or isinstance(s, np.bool_):
+        return bool(s), 0
+    if isinstance(s, numbers.Integral):
+        return int(s), 1
+    if isinstance(s, numbers.Real):
+        return float(s), 2
+    if isinstance(s, np.ndarray):
+        return s, 3
+    raise DTypeError(f"{op}(): unsupported operand of type {type(s).__name__}: {s!r}")
+
+
+def _scalar_arr(val, npdt):
+    try:
+        return _np_array(val, dtype=npdt)
+    except OverflowError:
+        raise DTypeError(f"value {val!r} cannot be converted to {npdt}") from None
+
+
+def operands(a, b, op):
+    """Two numpy arrays of one promoted dtype for a binary op on Tensors and/or numbers."""
+    if type(a) is Tensor:
+        ad = a._data
+        if type(b) is Tensor:
+            bd = b._data
+            if ad.dtype is bd.dtype:
+                return ad, bd
+            rd = F32 if (ad.dtype is F32 or bd.dtype is F32) else I64
+            return cast_arr(ad, rd), cast_arr(bd, rd)
+        return _with_scalar(ad, b, op, False)
+    if type(b) is Tensor:
+        bd, ad = _with_scalar(b._data, a, op, True)
+        return ad, bd
+    raise DTypeError(f"{op}(): expected at least one Tensor operand, got {descs(a, b)}")
+
+
+def _with_scalar(td, s, op, swapped):
+    val, kind = _scalar(s, op)
+    if kind == 3:
+        from rustorch._creation import tensor
+
+        sd = tensor(val)._data
+        if sd.dtype is not td.dtype:
+            rd = F32 if (sd.dtype is F32 or td.dtype is F32) else I64
+            td, sd = cast_arr(td, rd), cast_arr(sd, rd)
+        return (sd, td) if swapped else (td, sd)
+    dt = td.dtype
+    if kind == 2 and dt is not F32:
+        td = cast_arr(td, F32)
+        dt = F32
+    elif kind == 1 and dt is BOOL:
+        td = cast_arr(td, I64)
+        dt = I64
+    sd = _scalar_arr(val, dt)
+    return td, sd
+
+
+def out_shape(sa, sb, op, a, b):
+    if sa == sb:
+        return sa
+    s = _bshape(sa, sb)
+    if s is None:
+        raise ShapeError(_mismatch(sa, sb, op, a, b))
+    return s
+
+
+def _mismatch(sa, sb, op, a, b):
+    n = max(len(sa), len(sb))
+    pa = (1,) * (n - len(sa)) + tuple(sa)
+    pb = (1,) * (n - len(sb)) + tuple(sb)
+    for i in range(n - 1, -1, -1):
+        if pa[i] != pb[i] and pa[i] != 1 and pb[i] != 1:
+            return (
+                f"{op}(): The size of tensor a ({pa[i]}) must match the size of tensor b "
+                f"({pb[i]}) at non-singleton dimension {i}"
+                f"; inputs: {descs(a, b)}"
+            )
+    return f"{op}(): shapes {tuple(sa)} and {tuple(sb)} are not broadcastable"
+
+
+def _rg(x):
+    return type(x) is Tensor and x._rg
+
+
+def _shape_of(x):
+    return x._data.shape if type(x) is Tensor else ()
+
+
+def _bin(code, a, b, op):
+    ad, bd = operands(a, b, op)
+    out = _empty(out_shape(ad.shape, bd.shape, op, a, b), ad.dtype)
+    _binary(code, ad, bd, out)
+    return out
+
+
+def _unb(g, shape):
+    from rustorch.ops.reduction import sum_to_shape
+
+    return sum_to_shape(g, shape)
+
+
+# ---- arithmetic -------------------------------------------------------------------------------
+def add(input, other, *, alpha=1):
+    """input + alpha * other, with broadcasting."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    r = _wrap(_bin(ADD, input, other, "add"))
+    if (_rg(input) or _rg(other)) and grad_on():
+        sa, sb, na, nb = _shape_of(input), _shape_of(other), _rg(input), _rg(other)
+
+        def add_bw(g):
+            return (_unb(g, sa) if na else None, _unb(g, sb) if nb else None)
+
+        r.grad_fn = record("AddBackward0", add_bw, (input, other), saves=False)
+        r._rg = True
+    return r
+
+
+def sub(input, other, *, alpha=1):
+    """input - alpha * other, with broadcasting."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    ad, bd = operands(input, other, "sub")
+    if ad.dtype is BOOL:
+        raise DTypeError(
+            "sub(): Subtraction, the `-` operator, with two bool tensors is not supported. "
+            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+    out = _empty(out_shape(ad.shape, bd.shape, "sub", input, other), ad.dtype)
+    _binary(SUB, ad, bd, out)
+    r = _wrap(out)
+    if (_rg(input) or _rg(other)) and grad_on():
+        sa, sb, na, nb = _shape_of(input), _shape_of(other), _rg(input), _rg(other)
+
+        def sub_bw(g):
+            return (_unb(g, sa) if na else None, _unb(neg(g), sb) if nb else None)
+
+        r.grad_fn = record("SubBackward0", sub_bw, (input, other), saves=False)
+        r._rg = True
+    return r
+
+
+def rsub(input, other, *, alpha=1):
+    return sub(other, input, alpha=alpha)
+
+
+def mul(input, other):
+    """input * other, with broadcasting."""
+    r = _wrap(_bin(MUL, input, other, "mul"))
+    if (_rg(input) or _rg(other)) and grad_on():
+        sa, sb, na, nb = _shape_of(input), _shape_of(other), _rg(input), _rg(other)
+        a_c = input.detach() if nb and type(input) is Tensor else input
+        b_c = other.detach() if na and type(other) is Tensor else other
+
+        def mul_bw(g):
+            return (_unb(mul(g, b_c), sa) if na else None, _unb(mul(g, a_c), sb) if nb else None)
+
+        r.grad_fn = record("MulBackward0", mul_bw, (input, other))
+        r._rg = True
+    return r
+
+
+def div(input, other, *, rounding_mode=None):
+    """input / other (true division: integer inputs give float32), with broadcasting."""
+    ad, bd = operands(input, other, "div")
+    if rounding_mode is not None:
+        if rounding_mode not in ("trunc", "floor"):
+            raise DTypeError(
+                f"div(): rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"
+            )
+        raise DTypeError("div(): rounding_mode is not supported by rustorch yet")
+    if ad.dtype is not F32:
+        ad, bd = cast_arr(ad, F32), cast_arr(bd, F32)
+    out = _empty(out_shape(ad.shape, bd.shape, "div", input, other), F32)
+    _binary(DIV, ad, bd, out)
+    r = _wrap(out)
+    if (_rg(input) or _rg(other)) and grad_on():
+        sa, sb, na, nb = _shape_of(input), _shape_of(other), _rg(input), _rg(other)
+        a_c = input.detach() if nb and type(input) is Tensor else input
+        b_c = other.detach() if type(other) is Tensor else other
+
+        def div_bw(g):
+            ga = _unb(div(g, b_c), sa) if na else None
+            gb = _unb(neg(mul(g, div(div(a_c, b_c), b_c))), sb) if nb else None
+            return (ga, gb)
+
+        r.grad_fn = record("DivBackward0", div_bw, (input, other))
+        r._rg = True
+    return r
+
+
+true_divide = div
+
+
+def _int_divmod(code, a, b, op):
+    ad, bd = operands(a, b, op)
+    if ad.dtype is BOOL:
+        ad, bd = cast_arr(ad, I64), cast_arr(bd, I64)
+    if ad.dtype is I64 and bd.size:
+        z = _empty(bd.shape, BOOL)
+        _ew.compare(EQ, bd, _np_array(0, dtype=I64), z)
+        from rustorch.ops.reduction import _any
+
+        if _any(z):
+            raise ZeroDivisionError(f"{op}(): ZeroDivisionError (integer division by zero)")
+    out = _empty(out_shape(ad.shape, bd.shape, op, a, b), ad.dtype)
+    _binary(code, ad, bd, out)
+    return _wrap(out)
+
+
+def remainder(input, other):
+    """Python-style modulus (the result takes the divisor's sign), like torch.remainder."""
+    return _int_divmod(REM, input, other, "remainder")
+
+
+def floor_divide(input, other):
+    """floor(input / other), like torch.floor_divide and `//` (no gradient)."""
+    return _int_divmod(FLOORDIV, input, other, "floor_divide")
+
+
+def neg(input):
+    """-input."""
+    t = _need(input, "neg")
+    d = t._data
+    if d.dtype is BOOL:
+        raise DTypeError(
+            "neg(): Negation, the `-` operator, on a bool tensor is not supported. "
+            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+    out = _empty(d.shape, d.dtype)
+    _unary(U_NEG, d, out)
+    r = _wrap(out)
+    if t._rg and grad_on():
+        r.grad_fn = record("NegBackward0", lambda g: (neg(g),), (t,), saves=False)
+        r._rg = True
+    return r
+
+
+negative = neg
+
+
+def _need(x, op):
+    if type(x) is not Tensor:
+        if isinstance(x, (numbers.Number, np.ndarray, list, tuple)):
+            from rustorch._creation import tensor
+
+            return tensor(x)
+        raise DTypeError(f"{op}(): argument 'input' must be a Tensor, not {type(x).__name__}")
+    return x
+
+
+def _float_in(x, op):
+    """The input's data as float32 (ints/bools promote like torch's float ops)."""
+    t = _need(x, op)
+    return t, cast_arr(t._data, F32)
+
+
+def _unary_f(code, x, op, name, bw_kind, **kw):
+    t, d = _float_in(x, op)
+    out = _empty(d.shape, F32)
+    _unary(code, d, out, **kw)
+    r = _wrap(out)
+    if t._rg and grad_on():
+        r.grad_fn = record(name, _UNARY_BW[bw_kind](t.detach(), r.detach()), (t,))
+        r._rg = True
+    return r
+
+
+def _bw_exp(x, y):
+    return lambda g: (mul(g, y),)
+
+
+def _bw_log(x, y):
+    return lambda g: (div(g, x),)
+
+
+def _bw_sqrt(x, y):
+    return lambda g: (div(g, mul(y, 2.0)),)
+
+
+def _bw_saved(code, saved):
+    def bw(g):
+        out = _empty(g._data.shape, F32)
+        _binary(code, g._data, saved._data, out)
+        return (_wrap(out),)
+
+    return bw
+
+
+_UNARY_BW = {
+    "sin": lambda x, y: lambda g: (mul(g, cos(x)),),
+    "cos": lambda x, y: lambda g: (neg(mul(g, sin(x))),),
+    "exp": _bw_exp,
+    "log": _bw_log,
+    "sqrt": _bw_sqrt,
+    "abs": lambda x, y: _bw_saved(SIGN_MUL, x),
+    "tanh": lambda x, y: _bw_saved(TANH_BWD, y),
+    "sigmoid": lambda x, y: _bw_saved(SIGMOID_BWD, y),
+    "relu": lambda x, y: _bw_saved(RELU_BWD, y),
+}
+
+
+def exp(input):
+    """e ** input."""
+    return _unary_f(U_EXP, input, "exp", "ExpBackward0", "exp")
+
+
+def log(input):
+    """Natural logarithm (NaN below 0, -inf at 0)."""
+    return _unary_f(U_LOG, input, "log", "LogBackward0", "log")
+
+
+def sqrt(input):
+    return _unary_f(U_SQRT, input, "sqrt", "SqrtBackward0", "sqrt")
+
+
+def tanh(input):
+    return _unary_f(U_TANH, input, "tanh", "TanhBackward0", "tanh")
+
+
+def sigmoid(input):
+    return _unary_f(U_SIGMOID, input, "sigmoid", "SigmoidBackward0", "sigmoid")
+
+
+def sin(input):
+    return _unary_f(U_SIN, input, "sin", "SinBackward0", "sin")
+
+
+def cos(input):
+    return _unary_f(U_COS, input, "cos", "CosBackward0", "cos")
+
+
+def abs(input):
+    t = _need(input, "abs")
+    d = t._data
+    if d.dtype is I64:
+        out = _empty(d.shape, I64)
+        _unary(U_ABS, d, out)
+        return _wrap(out)
+    if d.dtype is BOOL:
+        raise DTypeError(f"abs(): not implemented for bool tensors, got {desc(t)}")
+    return _unary_f(U_ABS, t, "abs", "AbsBackward0", "abs")
+
+
+absolute = abs
+
+
+def relu(input):
+    """max(input, 0); NaN stays NaN like torch."""
+    t = _need(input, "relu")
+    d = t._data
+    if d.dtype is I64:
+        out = _empty(d.shape, I64)
+        _unary(U_RELU, d, out)
+        return _wrap(out)
+    if d.dtype is BOOL:
+        raise DTypeError(f"relu(): not implemented for bool tensors, got {desc(t)}")
+    return _unary_f(U_RELU, t, "relu", "ReluBackward0", "relu")
+
+
+def sign(input):
+    t = _need(input, "sign")
+    d = t._data
+    if d.dtype is BOOL:
+        return _wrap(d.copy())
+    out = _empty(d.shape, d.dtype)
+    _unary(U_SIGN, d, out)
+    return _wrap(out)
+
+
+def square(input):
+    return pow(input, 2)
+
+
+def reciprocal(input):
+    return div(1.0, input)
+
+
+def rsqrt(input):
+    return reciprocal(sqrt(input))
+
+
+def pow(input, exponent):
+    """input ** exponent; either may be a number (torch's fast paths for 2, 0.5, -1 ...)."""
+    if type(input) is Tensor and type(exponent) is not Tensor:
+        val, kind = _scalar(exponent, "pow")
+        if kind == 3:
+            from rustorch._creation import tensor
+
+            return pow(input, tensor(val))
+        return _pow_scalar(input, val, kind)
+    if type(input) is not Tensor and type(exponent) is Tensor:
+        val, kind = _scalar(input, "pow")
+        if kind == 3:
+            from rustorch._creation import tensor
+
+            return pow(tensor(val), exponent)
+        return _rpow_scalar(val, exponent)
+    ad, bd = operands(input, exponent, "pow")
+    if ad.dtype is BOOL:
+        ad, bd = cast_arr(ad, I64), cast_arr(bd, I64)
+    if ad.dtype is I64 and bd.size and _has_negative(bd):
+        raise DTypeError("pow(): Integers to negative integer powers are not allowed.")
+    out = _empty(out_shape(ad.shape, bd.shape, "pow", input, exponent), ad.dtype)
+    _binary(POW, ad, bd, out)
+    r = _wrap(out)
+    if (_rg(input) or _rg(exponent)) and grad_on():
+        sa, sb, na, nb = _shape_of(input), _shape_of(exponent), _rg(input), _rg(exponent)
+        a_c, b_c, y = input.detach(), exponent.detach(), r.detach()
+
+        def pow_bw(g):
+            ga = gb = None
+            if na:
+                t = mul(b_c, pow(a_c, sub(b_c, 1.0)))
+                t = where(eq(b_c, 0.0), 0.0, t)
+                ga = _unb(mul(g, t), sa)
+            if nb:
+                t = mul(y, log(a_c))
+                t = where(logical_and(eq(a_c, 0.0), ge(b_c, 0.0)), 0.0, t)
+                gb = _unb(mul(g, t), sb)
+            return (ga, gb)
+
+        r.grad_fn = record("PowBackward1", pow_bw, (input, exponent))
+        r._rg = True
+    return r
+
+
+def _has_negative(arr):
+    m = _empty(arr.shape, BOOL)
+    _ew.compare(LT, arr, _np_array(0, dtype=arr.dtype), m)
+    from rustorch.ops.reduction import _any
+
+    return _any(m)
+
+
+def _pow_scalar(t, p, kind):
+    d = t._data
+    if d.dtype is not F32 and kind != 2:
+        if p < 0:
+            raise DTypeError("pow(): Integers to negative integer powers are not allowed.")
+        d = cast_arr(d, I64)
+        out = _empty(d.shape, I64)
+        _unary(U_POW, d, out, i0=int(p))
+        return _wrap(out)
+    d = cast_arr(d, F32)
+    out = _empty(d.shape, F32)
+    _unary(U_POW, d, out, f0=float(p))
+    r = _wrap(out)
+    if t._rg and grad_on():
+        x = t.detach()
+        p = float(p)
+
+        def pow_bw(g):
+            if p == 0.0:
+                return (mul(g, 0.0),)
+            return (mul(g, mul(pow(x, p - 1.0), p)),)
+
+        r.grad_fn = record("PowBackward0", pow_bw, (t,))
+        r._rg = True
+    return r
+
+
+def _rpow_scalar(s, t):
+    d = cast_arr(t._data, F32)
+    out = _empty(d.shape, F32)
+    _unary(U_RPOW, d, out, f0=float(s))
+    r = _wrap(out)
+    if t._rg and grad_on():
+        y = r.detach()
+        ls = float(np.log(np.float32(s))) if s > 0 else (float("-inf") if s == 0 else float("nan"))
+
+        def rpow_bw(g):
+            if s == 0:
+                return (mul(g, where(ge(t.detach(), 0.0), 0.0, mul(y, ls))),)
+            return (mul(g, mul(y, ls)),)
+
+        r.grad_fn = record("PowBackward2", rpow_bw, (t,))
+        r._rg = True
+    return r
+
+
+def maximum(input, other):
+    """Elementwise max; NaN propagates; tied gradients are split in half like torch."""
+    return _extreme(MAXIMUM, input, other, "maximum", "MaximumBackward0")
+
+
+def minimum(input, other):
+    """Elementwise min; NaN propagates; tied gradients are split in half like torch."""
+    return _extreme(MINIMUM, input, other, "minimum", "MinimumBackward0")
+
+
+def _extreme(code, a, b, op, name):
+    if type(a) is not Tensor or type(b) is not Tensor:
+        raise DTypeError(f"{op}(): expected two Tensors, got {descs(a, b)}")
+    r = _wrap(_bin(code, a, b, op))
+    if (a._rg or b._rg) and grad_on():
+        sa, sb, na, nb = a.shape, b.shape, a._rg, b._rg
+        ac, bc = a.detach(), b.detach()
+        a_loses, b_loses = (LT, GT) if code == MAXIMUM else (GT, LT)
+
+        def ext_bw(g):
+            half = where(eq(ac, bc), div(g, 2.0), g)
+            ga = _unb(where(_cmp(a_loses, ac, bc, op), 0.0, half), sa) if na else None
+            gb = _unb(where(_cmp(b_loses, ac, bc, op), 0.0, half), sb) if nb else None
+            return (ga, gb)
+
+        r.grad_fn = record(name, ext_bw, (a, b))
+        r._rg = True
+    return r
+
+
+def clamp(input, min=None, max=None):
+    """Limit input to [min, max]; NaN stays NaN; min > max gives max everywhere like torch."""
+    t = _need(input, "clamp")
+    if min is None and max is None:
+        raise DTypeError("clamp(): At least one of 'min' or 'max' must not be None")
+    if type(min) is Tensor or type(max) is Tensor:
+        r = t
+        if min is not None:
+            r = maximum(r, min if type(min) is Tensor else _full_like(t, min))
+        if max is not None:
+            r = minimum(r, max if type(max) is Tensor else _full_like(t, max))
+        return r
+    d = t._data
+    if d.dtype is BOOL:
+        raise DTypeError(f"clamp(): not implemented for bool tensors, got {desc(t)}")
+    floaty = isinstance(min, float) or isinstance(max, float)
+    if d.dtype is I64 and not floaty:
+        out = _empty(d.shape, I64)
+        _unary(
+            U_CLAMP,
+            d,
+            out,
+            f0=float(min is not None),
+            f1=float(max is not None),
+            i0=int(min) if min is not None else 0,
+            i1=int(max) if max is not None else 0,
+        )
+        return _wrap(out)
+    d = cast_arr(d, F32)
+    lo = float(min) if min is not None else float("-inf")
+    hi = float(max) if max is not None else float("inf")
+    out = _empty(d.shape, F32)
+    _unary(U_CLAMP, d, out, f0=lo, f1=hi, i0=int(min is not None), i1=int(max is not None))
+    r = _wrap(out)
+    if t._rg and grad_on():
+        x = t.detach()
+
+        def clamp_bw(g):
+            m = None
+            if min is not None:
+                m = ge(x, lo)
+            if max is not None:
+                m2 = le(x, hi)
+                m = m2 if m is None else logical_and(m, m2)
+            return (where(m, g, 0.0),)
+
+        r.grad_fn = record("ClampBackward1", clamp_bw, (t,))
+        r._rg = True
+    return r
+
+
+clip = clamp
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+def _full_like(t, v):
+    from rustorch._creation import full
+
+    return full(t.shape, v)
+
+
+# ---- comparisons and logic --------------------------------------------------------------------
+def _cmp(code, a, b, op):
+    ad, bd = operands(a, b, op)
+    out = _empty(out_shape(ad.shape, bd.shape, op, a, b), BOOL)
+    _ew.compare(code, ad, bd, out)
+    return _wrap(out)
+
+
+def eq(input, other):
+    return _cmp(EQ, input, other, "eq")
+
+
+def ne(input, other):
+    return _cmp(NE, input, other, "ne")
+
+
+def lt(input, other):
+    return _cmp(LT, input, other, "lt")
+
+
+def le(input, other):
+    return _cmp(LE, input, other, "le")
+
+
+def gt(input, other):
+    return _cmp(GT, input, other, "gt")
+
+
+def ge(input, other):
+    return _cmp(GE, input, other, "ge")
+
+
+less, less_equal, greater, greater_equal, not_equal = lt, le, gt, ge, ne
+
+
+def equal(input, other) -> bool:
+    """True when both tensors have the same shape and elements."""
+    if input.shape != other.shape:
+        return False
+    from rustorch.ops.reduction import _all
+
+    return _all(eq(input, other)._data)
+
+
+def logical_not(input):
+    t = _need(input, "logical_not")
+    d = cast_arr(t._data, BOOL)
+    out = _empty(d.shape, BOOL)
+    _ew.logical_not(d, out)
+    return _wrap(out)
+
+
+def logical_and(input, other):
+    return _logic(MUL, input, other, "logical_and")
+
+
+def logical_or(input, other):
+    return _logic(ADD, input, other, "logical_or")
+
+
+def _logic(code, a, b, op):
+    ad, bd = operands(a, b, op)
+    ad, bd = cast_arr(ad, BOOL), cast_arr(bd, BOOL)
+    out = _empty(out_shape(ad.shape, bd.shape, op, a, b), BOOL)
+    _binary(code, ad, bd, out)
+    return _wrap(out)
+
+
+def bitwise_not(input):
+    t = _need(input, "bitwise_not")
+    if t._data.dtype is not BOOL:
+        raise DTypeError(f"bitwise_not(): only bool tensors are supported, got {desc(t)}")
+    return logical_not(t)
+
+
+def where(condition, input, other):
+    """condition ? input : other, all three broadcast together.
+
+    The gradient flows to the side each element was taken from."""
+    if type(condition) is not Tensor or condition._data.dtype is not BOOL:
+        raise DTypeError(f"where(): expected condition to be a bool tensor, got {desc(condition)}")
+    ad, bd = operands(input, other, "where")
+    cd = condition._data
+    s = out_shape(ad.shape, bd.shape, "where", input, other)
+    s = out_shape(s, cd.shape, "where", condition, input)
+    out = _empty(s, ad.dtype)
+    _ew.where(cd, ad, bd, out)
+    r = _wrap(out)
+    if (_rg(input) or _rg(other)) and grad_on():
+        sa, sb, na, nb = _shape_of(input), _shape_of(other), _rg(input), _rg(other)
+        c = condition.detach()
+
+        def where_bw(g):
+            ga = _unb(where(c, g, 0.0), sa) if na else None
+            gb = _unb(where(c, 0.0, g), sb) if nb else None
+            return (ga, gb)
+
+        r.grad_fn = record("WhereBackward0", where_bw, (input, other))
+        r._rg = True
+    return r
+
+
+# ---- in-place (no autograd; allowed under no_grad or on tensors that do not require grad) ----
+def _inplace(code, self, other, op):
+    if self._rg and grad_on():
+        raise AutogradError(
+            f"{op}(): a leaf Variable that requires grad is being used in an in-place operation "
+            "(rustorch does not record in-place ops: wrap the update in rustorch.no_grad())"
+            if self.grad_fn is None
+            else f"{op}(): in-place ops on tensors that are part of a graph are not supported"
+        )
+    sd = self._data
+    ad, bd = operands(self, other, op)
+    if ad.dtype is not sd.dtype:
+        raise DTypeError(
+            f"{op}(): result type {_name(ad.dtype)} can't be cast to the desired output type "
+            f"{_name(sd.dtype)}"
+        )
+    s = out_shape(ad.shape, bd.shape, op, self, other)
+    if s != sd.shape:
+        raise ShapeError(
+            f"{op}(): output with shape {sd.shape} doesn't match the broadcast shape {s}"
+        )
+    _binary(code, sd, bd, sd)
+    return self
+
+
+def _name(npdt):
+    return {F32: "Float", I64: "Long", BOOL: "Bool"}[npdt]
+
+
+def add_(self, other, *, alpha=1):
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _inplace(ADD, self, other, "add_")
+
+
+def sub_(self, other, *, alpha=1):
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _inplace(SUB, self, other, "sub_")
+
+
+def mul_(self, other):
+    return _inplace(MUL, self, other, "mul_")
+
+
+def div_(self, other):
+    if self._data.dtype is not F32:
+        raise DTypeError(f"div_(): result type Float can't be cast to {_name(self._data.dtype)}")
+    return _inplace(DIV, self, other, "div_")
+
+
+def fill_(self, value):
+    if self._rg and grad_on():
+        raise AutogradError(
+            "fill_(): a leaf Variable that requires grad is being used in an in-place operation"
+        )
+    d = self._data
+    if d.dtype is BOOL:
+        d.view(np.uint8).fill(bool(value))  # storage init, not math
+    elif d.size:
+        _unary(U_FILL, d, d, f0=float(value), i0=int(value) if d.dtype is I64 else 0)
+    return self
+
+
+def zero_(self):
+    return fill_(self, 0)
+
+
+def copy_(self, src):
+    """Copy src (broadcast to self's shape, cast to self's dtype) into self's storage."""
+    if self._rg and grad_on():
+        raise AutogradError(
+            "copy_(): a leaf Variable that requires grad is being used in an in-place operation"
+        )
+    src = _need(src, "copy_")
+    sd = cast_arr(src._data, self._data.dtype)
+    s = out_shape(self._data.shape, sd.shape, "copy_", self, src)
+    if s != self._data.shape:
+        raise ShapeError(f"copy_(): cannot broadcast {desc(src)} to {desc(self)}")
+    from rustorch.ops.shape import expand_arr
+
+    e = expand_arr(sd, self._data.shape)
+    self._data.reshape(-1)[:] = e.reshape(-1)  # a plain memory copy, no math
+    return self
+
+
+def clamp_(self, min=None, max=None):
+    r = clamp(self.detach(), min, max)
+    return copy_(self, r)
+
+
+# ---- casts ------------------------------------------------------------------------------------
+def to_dtype(t, dt):
+    npdt = dt.np
+    if t._data.dtype is npdt:
+        return t
+    return _wrap(cast_arr(t._data, npdt))

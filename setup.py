@@ -1,0 +1,168 @@
+"""Build script: Cython kernels with -O3 and OpenMP when the compiler supports it.
+
+Environment:
+  RUSTORCH_NO_OPENMP=1   build the kernels serial (no OpenMP), e.g. for a compiler without it.
+  RUSTORCH_CFLAGS        extra compile flags appended to every kernel (e.g. "-fsanitize=address").
+"""
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import warnings
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+KERNELS = ["_config", "elementwise", "reduce", "indexing", "linalg", "random"]
+
+# Kernels compiled once per x86-64 ISA level; the dispatcher picks one at import.
+# name -> {level: extra flags}
+ISA_VARIANTS: dict[str, dict[str, list[str]]] = {}
+
+_PROBE = r"""
+#include <omp.h>
+int main(void) {
+    int s = 0;
+    #pragma omp parallel for reduction(+:s)
+    for (int i = 0; i < 100; i++) s += i;
+    return (s == 4950 && omp_get_max_threads() > 0) ? 0 : 1;
+}
+"""
+
+
+def _compiler_kind(compiler) -> str:
+    ctype = getattr(compiler, "compiler_type", "unix")
+    if ctype == "msvc":
+        return "msvc"
+    cc = " ".join(getattr(compiler, "compiler", []) or [os.environ.get("CC", "cc")])
+    if sys.platform == "darwin":
+        try:
+            out = subprocess.run(
+                cc.split()[:1] + ["--version"], capture_output=True, text=True
+            ).stdout
+        except OSError:
+            out = ""
+        if "Apple" in out or "clang" in out:
+            return "apple-clang"
+    return "gcc"
+
+
+def openmp_flags(kind: str) -> tuple[list[str], list[str]]:
+    """(compile flags, link flags) for OpenMP on this compiler family."""
+    if kind == "msvc":
+        return ["/openmp"], []
+    if kind == "apple-clang":
+        prefix = os.environ.get("LIBOMP_PREFIX") or _brew_libomp()
+        cflags = ["-Xpreprocessor", "-fopenmp"]
+        lflags = ["-lomp"]
+        if prefix:
+            cflags.append(f"-I{prefix}/include")
+            lflags = [f"-L{prefix}/lib", "-lomp", f"-Wl,-rpath,{prefix}/lib"]
+        return cflags, lflags
+    return ["-fopenmp"], ["-fopenmp"]
+
+
+def _brew_libomp() -> str | None:
+    for p in ("/opt/homebrew/opt/libomp", "/usr/local/opt/libomp"):
+        if os.path.isdir(p):
+            return p
+    return None
+
+
+def probe_openmp(compiler, cflags: list[str], lflags: list[str]) -> bool:
+    """Compile and link a tiny OpenMP program; True when it works."""
+    tmp = tempfile.mkdtemp(prefix="rustorch-omp-")
+    try:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w") as f:
+            f.write(_PROBE)
+        objs = compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
+        compiler.link_executable(objs, "probe", output_dir=tmp, extra_postargs=lflags)
+        return True
+    except Exception:
+        return False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class BuildExt(build_ext):
+    def build_extensions(self):
+        kind = _compiler_kind(self.compiler)
+        use_omp = os.environ.get("RUSTORCH_NO_OPENMP", "") not in ("1", "true", "yes")
+        omp_c, omp_l = openmp_flags(kind)
+        if use_omp and not probe_openmp(self.compiler, omp_c, omp_l):
+            warnings.warn(
+                "rustorch: OpenMP is not available with this compiler; building serial "
+                "kernels (set LIBOMP_PREFIX on macOS, or install libgomp/libomp).",
+                stacklevel=1,
+            )
+            use_omp = False
+        if kind == "msvc":
+            base = ["/O2"]
+        else:
+            base = ["-O3", "-fno-math-errno", "-Wno-unused-function", "-Wno-unreachable-code"]
+        extra = os.environ.get("RUSTORCH_CFLAGS", "").split()
+        for ext in self.extensions:
+            isa = getattr(ext, "_isa_flags", [])
+            cflags = base + isa + extra
+            lflags = list(extra)
+            if use_omp:
+                cflags += omp_c
+                lflags += omp_l
+            else:
+                ext.define_macros.append(("RUSTORCH_SERIAL", "1"))
+            ext.extra_compile_args = cflags
+            ext.extra_link_args = lflags
+            ext.define_macros.append(("RUSTORCH_OPENMP", "1" if use_omp else "0"))
+        super().build_extensions()
+
+
+def _extensions():
+    inc = [np.get_include(), os.path.join("rustorch", "_kernels")]
+    macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+    exts = []
+    for name in KERNELS:
+        exts.append(
+            Extension(
+                f"rustorch._kernels.{name}",
+                [f"rustorch/_kernels/{name}.pyx"],
+                include_dirs=inc,
+                define_macros=list(macros),
+            )
+        )
+    x86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
+    for name, levels in ISA_VARIANTS.items():
+        for level, flags in levels.items():
+            if level != "baseline" and not x86:
+                continue
+            e = Extension(
+                f"rustorch._kernels.{name}_{level}",
+                [f"rustorch/_kernels/{name}_{level}.pyx"],
+                include_dirs=inc,
+                define_macros=list(macros),
+            )
+            e._isa_flags = flags  # type: ignore[attr-defined]
+            exts.append(e)
+    return cythonize(
+        exts,
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+            "embedsignature": True,
+        },
+        annotate=os.environ.get("RUSTORCH_ANNOTATE") == "1",
+    )
+
+
+if __name__ == "__main__":
+    _ = sysconfig  # keep import for users poking at build config
+    setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildExt})
