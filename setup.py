@@ -25,6 +25,15 @@ KERNELS = ["_config", "elementwise", "reduce", "indexing", "linalg", "random"]
 # name -> {level: extra flags}
 ISA_VARIANTS: dict[str, dict[str, list[str]]] = {}
 
+# x86-64 levels for the memory/transcendental-bound kernels: the plain module is the baseline.
+AVX2_FLAGS = ["-mavx2", "-mfma"]
+AVX512_FLAGS = AVX2_FLAGS + [
+    "-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mprefer-vector-width=512",
+]
+ISA_VARIANTS["elementwise"] = {"avx2": AVX2_FLAGS, "avx512": AVX512_FLAGS}
+ISA_VARIANTS["reduce"] = {"avx2": AVX2_FLAGS, "avx512": AVX512_FLAGS}
+MSVC_ISA = {"-mavx2": "/arch:AVX2", "-mavx512f": "/arch:AVX512"}
+
 _PROBE = r"""
 #include <omp.h>
 int main(void) {
@@ -106,10 +115,12 @@ class BuildExt(build_ext):
         if kind == "msvc":
             base = ["/O2"]
         else:
-            base = ["-O3", "-fno-math-errno", "-Wno-unused-function", "-Wno-unreachable-code"]
+            base = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-Wno-unused-function", "-Wno-unreachable-code"]
         extra = os.environ.get("RUSTORCH_CFLAGS", "").split()
         for ext in self.extensions:
-            isa = getattr(ext, "_isa_flags", [])
+            isa = [f for f in ext.extra_compile_args if f.startswith("-m")]
+            if kind == "msvc":
+                isa = sorted({MSVC_ISA[f] for f in isa if f in MSVC_ISA})
             cflags = base + isa + extra
             lflags = list(extra)
             if use_omp:
@@ -146,8 +157,8 @@ def _extensions():
                 [f"rustorch/_kernels/{name}_{level}.pyx"],
                 include_dirs=inc,
                 define_macros=list(macros),
+                extra_compile_args=list(flags),  # BuildExt puts the common flags around these
             )
-            e._isa_flags = flags  # type: ignore[attr-defined]
             exts.append(e)
     return cythonize(
         exts,

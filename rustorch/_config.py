@@ -4,11 +4,11 @@ import os
 import threading
 
 from rustorch._kernels import _config as _kc
-from rustorch._kernels import _gemm, elementwise, indexing, random, reduce
+from rustorch._kernels import _dispatch, _gemm, random
 
 __version__ = "0.1.0"
 
-_MODULES = (elementwise, reduce, random, _gemm)
+_MODULES = (_dispatch.elementwise, _dispatch.reduce, random, _gemm)
 _lock = threading.Lock()
 _nthreads = 1
 
@@ -56,7 +56,8 @@ def set_num_threads(n: int) -> None:
 
 
 def isa_level() -> str:
-    return _gemm.isa_level()
+    """The x86-64 level the elementwise/reduction kernels run at (baseline, avx2, avx512)."""
+    return _dispatch.elementwise_level
 
 
 def show_config(file=None) -> str:
@@ -66,7 +67,8 @@ def show_config(file=None) -> str:
         f"  OpenMP: {'on' if _kc.OPENMP else 'off (serial build)'}",
         f"  threads: {get_num_threads()} (usable CPUs: {_available_cpus()}, "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})",
-        f"  kernel ISA level: {isa_level()} (CPU supports: "
+        f"  kernel ISA level: {isa_level()} (elementwise/reduce), {_gemm.isa_level()} (matmul); "
+        f"RUSTORCH_ISA={os.environ.get('RUSTORCH_ISA', 'unset')} (CPU supports: "
         + ", ".join(
             lv for i, lv in enumerate(("baseline", "avx2", "avx512")) if _kc.cpu_supports(i)
         )
@@ -78,4 +80,3 @@ def show_config(file=None) -> str:
 
 
 set_num_threads(_default_threads())
-_ = indexing

@@ -9,8 +9,8 @@ import numpy as np
 
 from rustorch import _dtype
 from rustorch._dtype import NP_BOOL, NP_F32, NP_I64
-from rustorch._kernels import elementwise as _ew
 from rustorch._kernels import random as _rnd
+from rustorch._kernels._dispatch import elementwise as _ew
 from rustorch._tensor import Tensor, _wrap
 from rustorch.errors import DTypeError, LayoutError, ShapeError
 
@@ -62,7 +62,9 @@ def _to_array(data, op):
             f"{op}(): could not convert data of dtype {arr.dtype} to a tensor "
             "(rustorch stores float32, int64 and bool)"
         )
-    return np.ascontiguousarray(arr)
+    if not arr.flags.c_contiguous:  # (np.ascontiguousarray would turn 0-d into 1-d)
+        arr = np.array(arr, order="C")
+    return arr
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):

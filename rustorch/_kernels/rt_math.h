@@ -12,9 +12,8 @@
 static inline float rt_bits_to_f(int32_t i) { float f; memcpy(&f, &i, 4); return f; }
 static inline int32_t rt_f_to_bits(float f) { int32_t i; memcpy(&i, &f, 4); return i; }
 
-static inline float rt_expf(float x) {
-    /* exp(x) = 2^n * exp(r), r = x - n ln2 in [-ln2/2, ln2/2]. */
-    float xc = x != x ? 0.0f : (x > 89.0f ? 89.0f : (x < -104.0f ? -104.0f : x));
+/* exp for x already clamped to [-104, 89] (no NaN): exp(x) = 2^n * exp(r), |r| <= ln2/2. */
+static inline float rt_expf_core(float xc) {
     float t = xc * 1.44269504088896341f + 12582912.0f;
     float n = t - 12582912.0f;
     int32_t ni = (int32_t)n;
@@ -30,7 +29,18 @@ static inline float rt_expf(float x) {
     int32_t n1 = ni >> 1;
     int32_t n2 = ni - n1;
     y = y * rt_bits_to_f((n1 + 127) << 23);
-    y = y * rt_bits_to_f((n2 + 127) << 23);
+    return y * rt_bits_to_f((n2 + 127) << 23);
+}
+
+static inline float rt_clamp_exp_arg(float x) {
+    /* NaN becomes 0 here (float->int of NaN is undefined in C); callers select NaN back. */
+    float c = x > 89.0f ? 89.0f : x;
+    c = c < -104.0f ? -104.0f : c;
+    return x != x ? 0.0f : c;
+}
+
+static inline float rt_expf(float x) {
+    float y = rt_expf_core(rt_clamp_exp_arg(x));
     return x != x ? x : y;
 }
 
@@ -66,7 +76,7 @@ static inline float rt_logf(float x) {
 }
 
 static inline float rt_tanhf(float x) {
-    float ax = x < 0.0f ? -x : x;
+    float ax = __builtin_fabsf(x);
     float z = x * x;
     float ps = -5.70498872745E-3f;
     ps = ps * z + 2.06390887954E-2f;
@@ -74,12 +84,14 @@ static inline float rt_tanhf(float x) {
     ps = ps * z + 1.33314422036E-1f;
     ps = ps * z - 3.33332819422E-1f;
     float small = ps * z * x + x;
-    float t = rt_expf(2.0f * (ax > 10.0f ? 10.0f : ax));
-    float big = 1.0f - 2.0f / (t + 1.0f);
-    big = x < 0.0f ? -big : big;
+    float t = rt_expf_core(2.0f * (ax > 10.0f ? 10.0f : ax));
+    float big = __builtin_copysignf(1.0f - 2.0f / (t + 1.0f), x);
     float r = ax < 0.625f ? small : big;
     return x != x ? x : r;
 }
 
-static inline float rt_sigmoidf(float x) { return 1.0f / (1.0f + rt_expf(-x)); }
+static inline float rt_sigmoidf(float x) {
+    float y = 1.0f / (1.0f + rt_expf_core(rt_clamp_exp_arg(-x)));
+    return x != x ? x : y;
+}
 #endif

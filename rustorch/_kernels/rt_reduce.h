@@ -6,17 +6,19 @@
 
 #define RT_SUM_BLOCK 2048
 
-/* Pairwise sum of blocks, each block summed in 16 independent lanes: error grows like log(n),
- * and the 16 lanes vectorise. */
+/* Pairwise sum of blocks, each block summed in 64 independent lanes: error grows like log(n),
+ * and 64 lanes give the vector unit 4 (AVX-512) to 16 (SSE2) independent add chains, enough to
+ * hide the add latency. */
+#define RT_LANES 64
 static float rt_sum_contig(const float *x, ptrdiff_t n) {
     if (n <= RT_SUM_BLOCK) {
-        float acc[16] = {0};
+        float acc[RT_LANES] = {0};
         ptrdiff_t i = 0;
-        for (; i + 16 <= n; i += 16)
-            for (int j = 0; j < 16; j++) acc[j] += x[i + j];
+        for (; i + RT_LANES <= n; i += RT_LANES)
+            for (int j = 0; j < RT_LANES; j++) acc[j] += x[i + j];
         float tail = 0.0f;
         for (; i < n; i++) tail += x[i];
-        for (int w = 8; w >= 1; w >>= 1)
+        for (int w = RT_LANES / 2; w >= 1; w >>= 1)
             for (int j = 0; j < w; j++) acc[j] += acc[j + w];
         return acc[0] + tail;
     }

@@ -8,7 +8,7 @@ linalg.py (matmul family).
 import numpy as np
 
 from rustorch._dtype import bool_, float32, int64
-from rustorch._kernels import elementwise as _ew
+from rustorch._kernels._dispatch import elementwise as _ew
 from rustorch.ops import linalg, pointwise, reduction, shape
 from rustorch.ops._common import F32, Tensor, _wrap, grad_on, record
 from rustorch.ops.linalg import bmm, dot, matmul, mm, mv

@@ -10,7 +10,7 @@ from math import prod
 import numpy as np
 
 from rustorch._kernels import _gemm
-from rustorch._kernels import elementwise as _ew
+from rustorch._kernels._dispatch import elementwise as _ew
 from rustorch.errors import DTypeError, ShapeError
 from rustorch.ops._common import F32, I64, Tensor, _empty, _wrap, desc, descs, grad_on, record
 

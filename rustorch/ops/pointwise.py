@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from rustorch._kernels import elementwise as _ew
+from rustorch._kernels._dispatch import elementwise as _ew
 from rustorch.errors import AutogradError, DTypeError, ShapeError
 from rustorch.ops._common import (
     BOOL,
@@ -440,7 +440,8 @@ def pow(input, exponent):
         return _pow_scalar(input, val, kind)
     if type(input) is not Tensor and type(exponent) is Tensor:
         val, kind = _scalar(input, "pow")
-        if kind == 3:
+        if kind == 3 or (kind < 2 and exponent._data.dtype is not F32):
+            # an int/bool base with an integer exponent tensor stays integer, like torch
             from rustorch._creation import tensor
 
             return pow(tensor(val), exponent)

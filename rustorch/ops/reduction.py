@@ -10,7 +10,7 @@ from math import prod
 import numpy as np
 
 from rustorch._kernels import indexing as _ik
-from rustorch._kernels import reduce as _rk
+from rustorch._kernels._dispatch import reduce as _rk
 from rustorch.errors import DTypeError, ShapeError
 from rustorch.ops._common import (
     BOOL,

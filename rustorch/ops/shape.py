@@ -10,8 +10,8 @@ from math import prod
 
 import numpy as np
 
-from rustorch._kernels import elementwise as _ew
 from rustorch._kernels import indexing as _ik
+from rustorch._kernels._dispatch import elementwise as _ew
 from rustorch.errors import DTypeError, IndexingError, ShapeError
 from rustorch.ops._common import (
     BOOL,
