@@ -316,9 +316,16 @@ def _gen(generator):
     return default_generator if generator is None else generator
 
 
+def _float_only(dtype, op):
+    dt = _resolve_dtype(dtype)
+    if dt is not None and dt is not _dtype.float32:
+        raise DTypeError(f"{op}(): only float32 is supported, got dtype={dt}")
+
+
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform [0, 1) float32 from our counter-based generator (not torch's stream)."""
     _device(device)
+    _float_only(dtype, "rand")
     arr = np.empty(_size(size, "rand"), NP_F32)
     g = _gen(generator)
     _rnd.uniform(arr, g.seed, g._take(arr.size), 0.0, 1.0)
@@ -328,6 +335,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal float32 from our counter-based generator (not torch's stream)."""
     _device(device)
+    _float_only(dtype, "randn")
     arr = np.empty(_size(size, "randn"), NP_F32)
     g = _gen(generator)
     _rnd.normal(arr, g.seed, g._take(arr.size), 0.0, 1.0)
@@ -345,6 +353,8 @@ def randn_like(input, *, generator=None):
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None):
     """Uniform integers in [low, high) as int64."""
     _device(device)
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size), like torch
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if size is None:

@@ -26,7 +26,13 @@ class _Formatter:
                     self.sci = mx > 1e8
                 else:
                     self.sci = mx / mn > 1000.0 or mx > 1e8 or mn < 1e-4
-        self.width = max((len(self.fmt(v)) for v in flat), default=1)
+        if dtype is NP_F32:
+            # like torch: the column width comes from the nonzero finite values only; nan,
+            # inf and zeros are padded to it but never widen it
+            sized = [v for v in flat if math.isfinite(v) and v != 0]
+        else:
+            sized = flat
+        self.width = max((len(self.fmt(v)) for v in sized), default=1)
 
     def fmt(self, v):
         if self.dtype is NP_BOOL:
@@ -76,7 +82,7 @@ def _render(arr, f, indent, summarize):
             if not (summarize and n > 2 * _EDGE)
             else (
                 [f(v) for v in arr[:_EDGE].tolist()]
-                + ["..."]
+                + [" ..."]
                 + [f(v) for v in arr[-_EDGE:].tolist()]
             )
         )
@@ -107,8 +113,8 @@ def tensor_repr(t) -> str:
         _collect(arr, summarize, vals)
         f = _Formatter(vals, arr.dtype)
         body = _render(arr, f, len(prefix), summarize)
-    if arr.dtype is not NP_F32 and arr.dtype is not NP_BOOL and arr.size == 0:
-        suffix.append("dtype=rustorch.int64")
+    if arr.dtype is not NP_F32 and arr.size == 0:
+        suffix.append("dtype=rustorch." + ("bool" if arr.dtype is NP_BOOL else "int64"))
     if t.grad_fn is not None:
         suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t._rg:

@@ -328,9 +328,9 @@ def cast(cnp.ndarray a, cnp.ndarray out):
     _flat(&p, cnp.PyArray_SIZE(out), 1, 0)
     cdef char* pa = <char*>cnp.PyArray_DATA(a)
     cdef char* po = <char*>cnp.PyArray_DATA(out)
+    cdef int ia = cnp.PyArray_ITEMSIZE(a), io = cnp.PyArray_ITEMSIZE(out)
     with nogil:
-        _drive(fn, &ctx, &p, pa, cnp.PyArray_ITEMSIZE(a), pa, 0, pa, 0, po,
-               cnp.PyArray_ITEMSIZE(out), PAR_CHEAP)
+        _drive(fn, &ctx, &p, pa, ia, pa, 0, pa, 0, po, io, PAR_CHEAP)
 
 
 def logical_not(cnp.ndarray a, cnp.ndarray out):

@@ -14,6 +14,7 @@ cnp.import_array()
 
 cdef extern from "rt_reduce.h":
     float rt_sum_contig(const float *x, Py_ssize_t n) noexcept nogil
+    float rt_sum_aligned(const float *x, Py_ssize_t n) noexcept nogil
     float rt_sum_pairwise(const float *p, Py_ssize_t n) noexcept nogil
     void rt_sum_cols(const float *x, Py_ssize_t R, Py_ssize_t inner, float *out, Py_ssize_t n) noexcept nogil
     int64_t rt_sum_i64(const int64_t *x, Py_ssize_t R, Py_ssize_t inner) noexcept nogil
@@ -33,28 +34,34 @@ def set_num_threads(int n):
     _nthreads = n if n > 0 else 1
 
 
+cdef void _sum_chunks_par(const float* x, Py_ssize_t n, Py_ssize_t nch,
+                          float* part) noexcept nogil:
+    cdef Py_ssize_t c, ln
+    for c in prange(nch, nogil=True, num_threads=_nthreads, schedule="static"):
+        ln = n - c * CHUNK
+        if ln > CHUNK:
+            ln = CHUNK
+        part[c] = rt_sum_aligned(x + c * CHUNK, ln)
+
+
 cdef float _sum_long(const float* x, Py_ssize_t n) noexcept nogil:
     """Sum of a long contiguous run: fixed chunks (maybe in parallel), then a pairwise combine."""
     cdef Py_ssize_t nch = (n + CHUNK - 1) // CHUNK, c, ln
     cdef float* part
     cdef float s
     if nch <= 1:
-        return rt_sum_contig(x, n)
+        return rt_sum_aligned(x, n)
     part = <float*>malloc(nch * sizeof(float))
     if part == NULL:
-        return rt_sum_contig(x, n)
+        return rt_sum_aligned(x, n)
     if _nthreads > 1 and n >= PAR_MIN:
-        for c in prange(nch, num_threads=_nthreads, schedule="static"):
-            ln = n - c * CHUNK
-            if ln > CHUNK:
-                ln = CHUNK
-            part[c] = rt_sum_contig(x + c * CHUNK, ln)
+        _sum_chunks_par(x, n, nch, part)
     else:
         for c in range(nch):
             ln = n - c * CHUNK
             if ln > CHUNK:
                 ln = CHUNK
-            part[c] = rt_sum_contig(x + c * CHUNK, ln)
+            part[c] = rt_sum_aligned(x + c * CHUNK, ln)
     s = rt_sum_pairwise(part, nch)
     free(part)
     return s
@@ -75,10 +82,10 @@ def sum_f32(cnp.ndarray x, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t R, Py_s
                 po[0] = _sum_long(px, R)
             elif par:
                 for o in prange(outer, num_threads=_nthreads, schedule="static"):
-                    po[o] = rt_sum_contig(px + o * R, R)
+                    po[o] = rt_sum_aligned(px + o * R, R)
             else:
                 for o in range(outer):
-                    po[o] = rt_sum_contig(px + o * R, R)
+                    po[o] = rt_sum_aligned(px + o * R, R)
         else:
             nct = (inner + COLS - 1) // COLS
             if par:

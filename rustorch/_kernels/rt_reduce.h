@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RT_SUM_BLOCK 2048
+#define RT_SUM_BLOCK 4096
 
 /* Pairwise sum of blocks, each block summed in 64 independent lanes: error grows like log(n),
  * and 64 lanes give the vector unit 4 (AVX-512) to 16 (SSE2) independent add chains, enough to
@@ -25,6 +25,16 @@ static float rt_sum_contig(const float *x, ptrdiff_t n) {
     ptrdiff_t blocks = (n + RT_SUM_BLOCK - 1) / RT_SUM_BLOCK;
     ptrdiff_t h = (blocks / 2) * RT_SUM_BLOCK;
     return rt_sum_contig(x, h) + rt_sum_contig(x + h, n - h);
+}
+
+/* numpy buffers are often only 16-byte aligned: sum a short head first so the blocks (and their
+ * wide loads) start on a 64-byte boundary and never straddle cache lines. */
+static float rt_sum_aligned(const float *x, ptrdiff_t n) {
+    ptrdiff_t h = (ptrdiff_t)(((64 - ((uintptr_t)x & 63)) & 63) / sizeof(float));
+    if (((uintptr_t)x & 3) || h >= n) return rt_sum_contig(x, n);
+    float head = 0.0f;
+    for (ptrdiff_t i = 0; i < h; i++) head += x[i];
+    return rt_sum_contig(x + h, n - h) + head;
 }
 
 static float rt_sum_pairwise(const float *p, ptrdiff_t n) {

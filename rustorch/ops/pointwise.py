@@ -259,7 +259,22 @@ def _int_divmod(code, a, b, op):
 
 def remainder(input, other):
     """Python-style modulus (the result takes the divisor's sign), like torch.remainder."""
-    return _int_divmod(REM, input, other, "remainder")
+    r = _int_divmod(REM, input, other, "remainder")
+    if (_rg(input) or _rg(other)) and grad_on():
+        # d/da = 1, d/db = -floor(a / b), like torch
+        sa, sb, na, nb = _shape_of(input), _shape_of(other), _rg(input), _rg(other)
+        a_c = input.detach() if type(input) is Tensor else input
+        b_c = other.detach() if type(other) is Tensor else other
+
+        def rem_bw(g):
+            ga = _unb(g, sa) if na else None
+            gb = _unb(neg(mul(g, floor_divide(a_c, b_c))), sb) if nb else None
+            return (ga, gb)
+
+        name = "RemainderBackward1" if type(other) is Tensor else "RemainderBackward0"
+        r.grad_fn = record(name, rem_bw, (input, other))
+        r._rg = True
+    return r
 
 
 def floor_divide(input, other):
@@ -488,9 +503,12 @@ def _pow_scalar(t, p, kind):
     if d.dtype is not F32 and kind != 2:
         if p < 0:
             raise DTypeError("pow(): Integers to negative integer powers are not allowed.")
+        was_bool = d.dtype is BOOL
         d = cast_arr(d, I64)
         out = _empty(d.shape, I64)
         _unary(U_POW, d, out, i0=int(p))
+        if was_bool and kind == 0:  # bool ** bool stays bool, like torch
+            out = cast_arr(out, BOOL)
         return _wrap(out)
     d = cast_arr(d, F32)
     out = _empty(d.shape, F32)
