@@ -50,7 +50,8 @@ def _to_array(data, op):
         raise ShapeError(f"{op}(): expected a rectangular (non-ragged) sequence: {e}") from None
     kind = arr.dtype.kind
     if kind == "f":
-        arr = arr.astype(NP_F32, copy=False)
+        with np.errstate(over="ignore"):  # beyond float32 -> inf, like torch
+            arr = arr.astype(NP_F32, copy=False)
     elif kind in "iu":
         arr = arr.astype(NP_I64, copy=False)
     elif kind == "b":
@@ -158,7 +159,9 @@ def _filled(shape, value, dt):
         if dt is _dtype.bool_:
             arr.view(np.uint8).fill(bool(value))
         elif dt is _dtype.int64:
-            _ew.unary(13, arr, arr, i0=int(value))
+            from rustorch.ops.pointwise import i64
+
+            _ew.unary(13, arr, arr, i0=i64(value, "full"))
         else:
             _ew.unary(13, arr, arr, f0=float(value))
     return arr

@@ -82,17 +82,13 @@ class Tensor:
         return True
 
     def stride(self, dim=None):
-        st = (
-            tuple(s // self._data.itemsize for s in self._data.strides)
-            if self._data.size
-            else _contig_strides(self._data.shape)
-        )
-        return st if dim is None else st[_wrap_dim(dim, self._data.ndim, "stride")]
+        st = _contig_strides(self._data.shape)  # storage is always C-contiguous
+        return st if dim is None else st[_wrap_dim(dim, self._data.shape, "stride")]
 
     def size(self, dim=None):
         if dim is None:
             return self._data.shape
-        return self._data.shape[_wrap_dim(dim, self._data.ndim, "size")]
+        return self._data.shape[_wrap_dim(dim, self._data.shape, "size")]
 
     # ---- autograd fields ----------------------------------------------------------------------
     @property
@@ -132,8 +128,6 @@ class Tensor:
         The graph's saved tensors are freed afterwards unless ``retain_graph=True``;
         higher-order gradients (``create_graph``) are not supported.
         """
-        from rustorch import ops
-
         if create_graph:
             raise AutogradError("create_graph=True (higher-order gradients) is not supported")
         if inputs is not None:
@@ -148,7 +142,7 @@ class Tensor:
                     "grad can be implicitly created only for scalar outputs "
                     f"(backward() on a tensor of shape {self.shape}; pass gradient=)"
                 )
-            gradient = ops.ones_like_data(self)
+            gradient = None  # the engine seeds a ones gradient
         else:
             if not isinstance(gradient, Tensor):
                 from rustorch._creation import tensor
@@ -162,10 +156,7 @@ class Tensor:
             if gradient._data.dtype is not _dtype.NP_F32:
                 raise DTypeError(f"backward(): gradient must be float32, got {gradient.dtype}")
             gradient = gradient.detach()
-        from rustorch.autograd.grad_mode import no_grad
-
-        with no_grad():
-            graph.run_backward(self, gradient, bool(retain_graph), ops)
+        graph.backward(self, gradient, bool(retain_graph))
 
     # ---- conversion -----------------------------------------------------------------------------
     def detach(self):
@@ -282,11 +273,14 @@ def _contig_strides(shape):
     acc = 1
     for s in reversed(shape):
         st.append(acc)
-        acc *= s
+        acc *= max(s, 1)  # like torch: a zero-size dim does not zero the outer strides
     return tuple(reversed(st))
 
 
-def _wrap_dim(dim, ndim, op):
+def _wrap_dim(dim, ndim, op, shape=None):
+    """dim wrapped into [0, ndim); ndim may be the input's shape (named in the error)."""
+    if isinstance(ndim, tuple):
+        shape, ndim = ndim, len(ndim)
     try:
         d = int(dim)
     except (TypeError, ValueError):
@@ -295,7 +289,7 @@ def _wrap_dim(dim, ndim, op):
     if d < -n or d >= n:
         raise IndexingError(
             f"{op}(): Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-            f"but got {dim})"
+            f"but got {dim})" + ("" if shape is None else f" for input of shape {tuple(shape)}")
         )
     return d + n if d < 0 else d
 

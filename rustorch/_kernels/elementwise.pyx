@@ -426,3 +426,71 @@ def scatter(cnp.ndarray src, cnp.ndarray dst, Py_ssize_t offset, tuple shape, tu
     cdef const char* ps = <char*>cnp.PyArray_DATA(src)
     with nogil:
         _scatter_rows(&p, ps, pd, isz)
+
+
+cdef object _alloc_bcast(cnp.ndarray a, cnp.ndarray b, int typenum):
+    """A new array of the broadcast shape of a and b (None when they do not broadcast)."""
+    cdef int na = cnp.PyArray_NDIM(a), nb = cnp.PyArray_NDIM(b), n, i, ia, ib
+    cdef cnp.npy_intp* da = cnp.PyArray_DIMS(a)
+    cdef cnp.npy_intp* db = cnp.PyArray_DIMS(b)
+    cdef cnp.npy_intp dims[MAXD]
+    cdef cnp.npy_intp x, y
+    n = na if na > nb else nb
+    if n > MAXD:
+        raise ValueError(f"at most {MAXD} dimensions are supported")
+    for i in range(n):
+        ia = na - n + i
+        ib = nb - n + i
+        x = da[ia] if ia >= 0 else 1
+        y = db[ib] if ib >= 0 else 1
+        if x == y or y == 1:
+            dims[i] = x
+        elif x == 1:
+            dims[i] = y
+        else:
+            return None
+    return cnp.PyArray_EMPTY(n, dims, typenum, 0)
+
+
+def binary_new(int op, cnp.ndarray a, cnp.ndarray b):
+    """a (op) b into a new array of a's dtype and the broadcast shape; None if not broadcastable."""
+    out = _alloc_bcast(a, b, cnp.PyArray_TYPE(a))
+    if out is not None:
+        _binary(op, a, b, out, False)
+    return out
+
+
+def compare_new(int op, cnp.ndarray a, cnp.ndarray b):
+    """a (cmp) b into a new bool array of the broadcast shape; None if not broadcastable."""
+    out = _alloc_bcast(a, b, cnp.NPY_BOOL)
+    if out is not None:
+        _binary(op, a, b, out, True)
+    return out
+
+
+def unary_new(int op, cnp.ndarray a, double f0=0.0, double f1=0.0):
+    """op(a) into a new array of a's shape and dtype (float32 or int64)."""
+    out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.PyArray_TYPE(a), 0)
+    unary(op, a, out, f0, f1)
+    return out
+
+
+def fill_like(cnp.ndarray src, tuple shape):
+    """A new array of `shape` and src's dtype with every element = src's (single) element."""
+    cdef int nd = len(shape), d
+    cdef cnp.npy_intp dims[MAXD]
+    if nd > MAXD:
+        raise ValueError(f"at most {MAXD} dimensions are supported")
+    for d in range(nd):
+        dims[d] = shape[d]
+    out = cnp.PyArray_EMPTY(nd, dims, cnp.PyArray_TYPE(src), 0)
+    cdef rt_ctx ctx
+    cdef Plan p
+    cdef int isz = cnp.PyArray_ITEMSIZE(src)
+    cdef rt_row_fn fn = rt_copy_4 if isz == 4 else (rt_copy_8 if isz == 8 else rt_copy_1)
+    _flat(&p, cnp.PyArray_SIZE(out), 0, 0)
+    cdef char* ps = <char*>cnp.PyArray_DATA(src)
+    cdef char* po = <char*>cnp.PyArray_DATA(<cnp.ndarray>out)
+    with nogil:
+        _drive(fn, &ctx, &p, ps, isz, ps, 0, ps, 0, po, isz, PAR_CHEAP)
+    return out

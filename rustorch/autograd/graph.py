@@ -9,6 +9,7 @@ closure frees them.
 
 import threading
 
+from rustorch.autograd.grad_mode import _state
 from rustorch.errors import AutogradError
 
 _FREED = (
@@ -66,44 +67,80 @@ class AccumulateGrad:
 
 
 _acc_lock = threading.Lock()
+_active = []  # the `handed` sets of backward calls running now (any thread)
 
 
-def _accumulate(leaf, g, ops):
-    # The lock makes read-modify-write of .grad atomic when threads share parameters.
+def _accumulate(leaf, g, ops, handed):
+    """Add g into leaf.grad; the lock makes the read-modify-write atomic across threads.
+
+    The first gradient a leaf gets is stored without a copy, unless it is a view or an array
+    already given to another leaf (pass-through rules such as add's hand one array to both
+    inputs), which are copied. Such a borrowed array may still be queued for other nodes of a
+    running backward, so adding into it is done out of place; only a grad array that no running
+    backward lent out is updated in place.
+    """
+    d = g._data
     with _acc_lock:
         cur = leaf.grad
         if cur is None:
-            leaf.grad = ops.clone_detached(g)
+            if d.base is not None or id(d) in handed:
+                leaf.grad = ops.clone_detached(g)
+            else:
+                handed.add(id(d))
+                leaf.grad = g if g.grad_fn is None and not g._rg else g.detach()
         else:
-            ops.add_inplace(cur, g)
+            cid = id(cur._data)
+            if any(cid in h for h in _active):
+                leaf.grad = ops.add_grads(cur, g)
+            else:
+                ops.add_inplace(cur, g)
 
 
-def run_backward(tensor, grad, retain_graph, ops):
+OPS = None  # rustorch.ops, set when it is imported (kept out of the import cycle)
+
+
+def backward(tensor, grad, retain_graph):
+    """Tensor.backward's engine entry: runs with grad mode off in this thread."""
+    ops = OPS
+    handed = set()
+    if grad is None:
+        grad = ops.ones_like_data(tensor)
+    else:
+        handed.add(id(grad._data))  # the caller's array: never store it as a .grad
+    prev = getattr(_state, "enabled", True)
+    _state.enabled = False
+    with _acc_lock:
+        _active.append(handed)
+    try:
+        run_backward(tensor, grad, retain_graph, ops, handed)
+    finally:
+        _state.enabled = prev
+        with _acc_lock:
+            _active.remove(handed)
+
+
+def run_backward(tensor, grad, retain_graph, ops, handed):
     """Propagate ``grad`` from ``tensor`` to every leaf that requires grad."""
     root = tensor.grad_fn
     if root is None:
-        _accumulate(tensor, grad, ops)
+        _accumulate(tensor, grad, ops, handed)
         return
     # Count, for each node, how many edges point at it: it runs once all of them delivered.
     deps = {}
     stack = [root]
     while stack:
-        n = stack.pop()
-        for e in n.next:
+        for e in stack.pop().next:
             if type(e) is Node:
-                c = deps.get(e)
-                if c is None:
+                if e in deps:
+                    deps[e] += 1
+                else:
                     deps[e] = 1
                     stack.append(e)
-                else:
-                    deps[e] = c + 1
-    grads = {root: grad}
-    ready = [root]
-    Tensor = type(tensor)
+    grads = {}
+    ready = [(root, grad)]
     while ready:
-        n = ready.pop()
-        g = grads.pop(n, None)
-        outs = None
+        n, g = ready.pop()
+        nxt = n.next
         if g is not None:
             fn = n._fn
             if fn is None:
@@ -111,12 +148,11 @@ def run_backward(tensor, grad, retain_graph, ops):
             outs = fn(g)
             if not retain_graph and n._saves:
                 n._fn = None
-        nxt = n.next
-        for i in range(len(nxt)):
-            e = nxt[i]
+        else:
+            outs = (None,) * len(nxt)
+        for e, gi in zip(nxt, outs):
             if e is None:
                 continue
-            gi = outs[i] if outs is not None else None
             if type(e) is Node:
                 if gi is not None:
                     prev = grads.get(e)
@@ -124,6 +160,6 @@ def run_backward(tensor, grad, retain_graph, ops):
                 c = deps[e] - 1
                 deps[e] = c
                 if c == 0:
-                    ready.append(e)
-            elif gi is not None and isinstance(e, Tensor):
-                _accumulate(e, gi, ops)
+                    ready.append((e, grads.pop(e, None)))
+            elif gi is not None:
+                _accumulate(e, gi, ops, handed)

@@ -98,10 +98,11 @@ def clone(input):
 
 
 # ---- helpers the autograd engine uses --------------------------------------------------------
+_ONE = np.ones((), F32)
+
+
 def ones_like_data(t):
-    arr = np.empty(t._data.shape, F32)
-    _ew.unary(pointwise.U_FILL, arr, arr, f0=1.0)
-    return _wrap(arr)
+    return _wrap(_ew.fill_like(_ONE, t._data.shape))
 
 
 def clone_detached(g):
@@ -275,5 +276,9 @@ _METHODS = {
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
 Tensor.data = property(lambda self: self.detach(), _set_data)
+
+from rustorch.autograd import graph as _graph  # noqa: E402
+
+_graph.OPS = __import__("rustorch.ops", fromlist=["ops"])
 
 __all__ = [n for n in dir() if not n.startswith("_")] + ["linalg", "reduction"]

@@ -30,6 +30,9 @@ def edge(t):
 
 def record(name, fn, inputs, saves=True):
     """A Node for an op whose inputs are `inputs` (Tensors or constants)."""
+    if len(inputs) == 2:
+        a, b = inputs
+        return Node(name, fn, (edge(a), edge(b)), saves)
     return Node(name, fn, tuple([edge(t) for t in inputs]), saves)
 
 
@@ -57,14 +60,17 @@ def need_float(t, op):
 
 def dims_arg(dim, ndim, op):
     """Normalise dim (None, int, tuple/list) to a sorted tuple of unique non-negative dims."""
-    if dim is None:
-        return tuple(range(ndim))
+    shape = ndim  # the input's shape (named in errors) or just its ndim
+    ndim = len(shape) if isinstance(shape, tuple) else shape
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        return tuple(range(ndim))  # torch: an empty dim list reduces over all dims
     if isinstance(dim, (tuple, list)):
-        ds = sorted({_wrap_dim(d, ndim, op) for d in dim})
+        ds = sorted({_wrap_dim(d, shape, op) for d in dim})
         if len(ds) != len(dim):
             raise DTypeError(f"{op}(): dim {tuple(dim)} appears multiple times in the list of dims")
-        return tuple(ds)
-    return (_wrap_dim(dim, ndim, op),)
+        return tuple(ds) if ndim else ()  # a 0-d tensor accepts dim 0/-1 and has none to reduce
+    d = _wrap_dim(dim, shape, op)
+    return (d,) if ndim else ()
 
 
 __all__ = [

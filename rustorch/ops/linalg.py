@@ -185,6 +185,7 @@ def dot(input, other):
 
 
 def mv(input, vec):
+    _check(input, vec, "mv")
     if input._data.ndim != 2 or vec._data.ndim != 1:
         raise ShapeError(f"mv(): expected a 2-D matrix and a 1-D vector, got {descs(input, vec)}")
     return matmul(input, vec)

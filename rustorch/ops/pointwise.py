@@ -34,6 +34,7 @@ U_POW, U_RPOW, U_COPY, U_SCALE, U_FILL, U_SIGN, U_RECIP, U_SIN, U_COS = range(9,
 
 _bshape = _ew.broadcast_shape
 _binary = _ew.binary
+_binary_new = _ew.binary_new
 _unary = _ew.unary
 _np_array = np.array
 
@@ -61,9 +62,18 @@ def _scalar(s, op):
 
 def _scalar_arr(val, npdt):
     try:
-        return _np_array(val, dtype=npdt)
+        with np.errstate(over="ignore"):  # a float beyond float32 becomes inf, like torch
+            return _np_array(val, dtype=npdt)
     except OverflowError:
         raise DTypeError(f"value {val!r} cannot be converted to {npdt}") from None
+
+
+def i64(val, op):
+    """int(val), raising DTypeError when it does not fit int64 (like torch)."""
+    v = int(val)
+    if not -(2**63) <= v < 2**63:
+        raise DTypeError(f"{op}(): value {val!r} cannot be converted to int64 without overflow")
+    return v
 
 
 def operands(a, b, op):
@@ -137,12 +147,15 @@ def _shape_of(x):
 
 def _bin(code, a, b, op):
     ad, bd = operands(a, b, op)
-    out = _empty(out_shape(ad.shape, bd.shape, op, a, b), ad.dtype)
-    _binary(code, ad, bd, out)
+    out = _binary_new(code, ad, bd)
+    if out is None:
+        raise ShapeError(_mismatch(ad.shape, bd.shape, op, a, b))
     return out
 
 
 def _unb(g, shape):
+    if g._data.shape == shape:
+        return g
     from rustorch.ops.reduction import sum_to_shape
 
     return sum_to_shape(g, shape)
@@ -321,8 +334,11 @@ def _float_in(x, op):
 
 def _unary_f(code, x, op, name, bw_kind, **kw):
     t, d = _float_in(x, op)
-    out = _empty(d.shape, F32)
-    _unary(code, d, out, **kw)
+    if kw:
+        out = _empty(d.shape, F32)
+        _unary(code, d, out, **kw)
+    else:
+        out = _ew.unary_new(code, d)
     r = _wrap(out)
     if t._rg and grad_on():
         r.grad_fn = record(name, _UNARY_BW[bw_kind](t.detach(), r.detach()), (t,))
@@ -506,7 +522,7 @@ def _pow_scalar(t, p, kind):
         was_bool = d.dtype is BOOL
         d = cast_arr(d, I64)
         out = _empty(d.shape, I64)
-        _unary(U_POW, d, out, i0=int(p))
+        _unary(U_POW, d, out, i0=i64(p, "pow"))
         if was_bool and kind == 0:  # bool ** bool stays bool, like torch
             out = cast_arr(out, BOOL)
         return _wrap(out)
@@ -535,7 +551,8 @@ def _rpow_scalar(s, t):
     r = _wrap(out)
     if t._rg and grad_on():
         y = r.detach()
-        ls = float(np.log(np.float32(s))) if s > 0 else (float("-inf") if s == 0 else float("nan"))
+        with np.errstate(over="ignore"):
+            ls = float(np.log(np.float32(s))) if s > 0 else (-np.inf if s == 0 else np.nan)
 
         def rpow_bw(g):
             if s == 0:
@@ -601,8 +618,8 @@ def clamp(input, min=None, max=None):
             out,
             f0=float(min is not None),
             f1=float(max is not None),
-            i0=int(min) if min is not None else 0,
-            i1=int(max) if max is not None else 0,
+            i0=i64(min, "clamp") if min is not None else 0,
+            i1=i64(max, "clamp") if max is not None else 0,
         )
         return _wrap(out)
     d = cast_arr(d, F32)
@@ -648,8 +665,9 @@ def _full_like(t, v):
 # ---- comparisons and logic --------------------------------------------------------------------
 def _cmp(code, a, b, op):
     ad, bd = operands(a, b, op)
-    out = _empty(out_shape(ad.shape, bd.shape, op, a, b), BOOL)
-    _ew.compare(code, ad, bd, out)
+    out = _ew.compare_new(code, ad, bd)
+    if out is None:
+        raise ShapeError(_mismatch(ad.shape, bd.shape, op, a, b))
     return _wrap(out)
 
 
@@ -807,7 +825,7 @@ def fill_(self, value):
     if d.dtype is BOOL:
         d.view(np.uint8).fill(bool(value))  # storage init, not math
     elif d.size:
-        _unary(U_FILL, d, d, f0=float(value), i0=int(value) if d.dtype is I64 else 0)
+        _unary(U_FILL, d, d, f0=float(value), i0=i64(value, "fill_") if d.dtype is I64 else 0)
     return self
 
 

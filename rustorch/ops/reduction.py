@@ -10,6 +10,7 @@ from math import prod
 import numpy as np
 
 from rustorch._kernels import indexing as _ik
+from rustorch._kernels._dispatch import elementwise as _ew
 from rustorch._kernels._dispatch import reduce as _rk
 from rustorch.errors import DTypeError, ShapeError
 from rustorch.ops._common import (
@@ -19,6 +20,7 @@ from rustorch.ops._common import (
     Tensor,
     _empty,
     _wrap,
+    _wrap_dim,
     desc,
     dims_arg,
     grad_on,
@@ -66,6 +68,10 @@ def sum_arr(d, dims):
         k = _rk.sum_i64
     else:
         k = _rk.sum_f32
+        if len(dims) == d.ndim:  # full sum: one pass, no planning
+            out = _empty((), F32)
+            k(d, out, 1, d.size, 1)
+            return out
     for outer, R, inner, shape in _passes(d.shape, dims):
         out = _empty(shape, d.dtype)
         k(d, out, outer, R, inner)
@@ -82,6 +88,8 @@ def expand_grad(g, in_shape, dims, keepdim):
     from rustorch.ops.shape import expand_arr
 
     gd = g._data
+    if gd.size == 1:
+        return _wrap(_ew.fill_like(gd, tuple(in_shape)))
     if not keepdim:
         gd = gd.reshape(_kept_shape(in_shape, dims))
     return _wrap(expand_arr(gd, in_shape))
@@ -104,7 +112,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     if type(input) is not Tensor:
         raise DTypeError(f"sum(): argument 'input' must be a Tensor, not {type(input).__name__}")
     d = input._data
-    dims = dims_arg(dim, d.ndim, "sum")
+    dims = dims_arg(dim, d.shape, "sum")
     out = sum_arr(d, dims)
     if keepdim:
         out = out.reshape(_kept_shape(d.shape, dims))
@@ -134,7 +142,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {desc(input)}"
         )
-    dims = dims_arg(dim, d.ndim, "mean")
+    dims = dims_arg(dim, d.shape, "mean")
     n = prod(d.shape[i] for i in dims)
     s = sum_arr(d, dims)
     if keepdim:
@@ -158,6 +166,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 
 
 def _check_nonempty(d, dims, op):
+    if d.ndim == 0:
+        return  # one element
     for i in dims:
         if d.shape[i] == 0:
             raise ShapeError(
@@ -203,7 +213,7 @@ def _even_bw(x, y, g, dims, keepdim, in_shape):
 
 def _amaxmin(input, dim, keepdim, is_max, op):
     d = _ext_input(input, op)
-    dims = dims_arg(dim, d.ndim, op)
+    dims = dims_arg(dim, d.shape, op)
     _check_nonempty(d, dims, op)
     out = _ext_arr(d, dims, is_max)
     if keepdim:
@@ -256,7 +266,7 @@ def _maxmin(input, dim, keepdim, is_max, op):
             r.grad_fn._name = "MaxBackward1" if is_max else "MinBackward1"
         return r
     d = _ext_input(input, op)
-    (dd,) = dims_arg(dim, d.ndim, op)
+    dd = _wrap_dim(dim, d.shape, op)
     _check_nonempty(d, (dd,), op)
     if d.ndim == 0:
         vals, idx = d.copy(), np.zeros((), dtype=I64)
@@ -313,7 +323,7 @@ def _argmaxmin(input, dim, keepdim, is_max, op):
         if keepdim:
             idx = idx.reshape((1,) * d.ndim)
         return _wrap(idx)
-    (dd,) = dims_arg(dim, d.ndim, op)
+    dd = _wrap_dim(dim, d.shape, op)
     _check_nonempty(d, (dd,), op)
     if d.ndim == 0:
         return _wrap(np.zeros((), dtype=I64))

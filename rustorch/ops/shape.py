@@ -118,24 +118,32 @@ def flatten(input, start_dim=0, end_dim=-1):
     d = input._data
     if d.ndim == 0:
         return _view(input, (1,), "ViewBackward0")
-    s = _wrap_dim(start_dim, d.ndim, "flatten")
-    e = _wrap_dim(end_dim, d.ndim, "flatten")
+    s = _wrap_dim(start_dim, d.shape, "flatten")
+    e = _wrap_dim(end_dim, d.shape, "flatten")
     if s > e:
         raise ShapeError("flatten(): start_dim cannot come after end_dim")
     shape = d.shape[:s] + (prod(d.shape[s : e + 1]),) + d.shape[e + 1 :]
     return _view(input, shape, "ViewBackward0")
 
 
+def _need_dims(d, dim, op):
+    if d.ndim == 0:
+        raise IndexingError(
+            f"{op}(): dimension specified as {dim} but tensor has no dimensions (input shape ())"
+        )
+
+
 def unflatten(input, dim, sizes):
     d = input._data
-    dd = _wrap_dim(dim, d.ndim, "unflatten")
+    _need_dims(d, dim, "unflatten")
+    dd = _wrap_dim(dim, d.shape, "unflatten")
     sizes = _infer(tuple(sizes), d.shape[dd], "unflatten", input)
     return _view(input, d.shape[:dd] + sizes + d.shape[dd + 1 :], "ViewBackward0")
 
 
 def unsqueeze(input, dim):
     d = input._data
-    dd = _wrap_dim(dim, d.ndim + 1, "unsqueeze")
+    dd = _wrap_dim(dim, d.ndim + 1, "unsqueeze", d.shape)
     return _view(input, d.shape[:dd] + (1,) + d.shape[dd:], "UnsqueezeBackward0")
 
 
@@ -145,7 +153,7 @@ def squeeze(input, dim=None):
         shape = tuple(s for s in d.shape if s != 1)
     else:
         dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-        ds = {_wrap_dim(x, d.ndim, "squeeze") for x in dims} if d.ndim else set()
+        ds = {_wrap_dim(x, d.shape, "squeeze") for x in dims} if d.ndim else set()
         shape = tuple(s for i, s in enumerate(d.shape) if not (i in ds and s == 1))
     return _view(input, shape, "SqueezeBackward0")
 
@@ -159,7 +167,7 @@ def permute(input, *dims):
             f"permute(): number of dims don't match in permute: got {len(dims)} dims for "
             f"{desc(input)}"
         )
-    dims = tuple(_wrap_dim(x, d.ndim, "permute") for x in dims)
+    dims = tuple(_wrap_dim(x, d.shape, "permute") for x in dims)
     if len(set(dims)) != len(dims):
         raise ShapeError(f"permute(): repeated dim in {dims}")
     st = _strides(d.shape)
@@ -182,11 +190,11 @@ def transpose(input, dim0, dim1):
     d = input._data
     nd = d.ndim
     if nd == 0:
-        _wrap_dim(dim0, 0, "transpose")
-        _wrap_dim(dim1, 0, "transpose")
+        _wrap_dim(dim0, (), "transpose")
+        _wrap_dim(dim1, (), "transpose")
         return _view(input, (), "TransposeBackward0")
-    a = _wrap_dim(dim0, nd, "transpose")
-    b = _wrap_dim(dim1, nd, "transpose")
+    a = _wrap_dim(dim0, d.shape, "transpose")
+    b = _wrap_dim(dim1, d.shape, "transpose")
     perm = list(range(nd))
     perm[a], perm[b] = perm[b], perm[a]
     r = permute(input, *perm)
@@ -205,7 +213,10 @@ def t(input):
         )
     if input._data.ndim < 2:
         return _view(input, input._data.shape, "TBackward0")
-    return transpose(input, 0, 1)
+    r = transpose(input, 0, 1)
+    if r.grad_fn is not None:
+        r.grad_fn._name = "TBackward0"
+    return r
 
 
 def expand(input, *sizes):
@@ -266,13 +277,14 @@ def cat(tensors, dim=0):
     for x in tensors:
         if type(x) is not Tensor:
             raise DTypeError(f"cat(): expected a sequence of Tensors, got {type(x).__name__}")
-    parts = [x for x in tensors if not (x._data.ndim == 1 and x._data.shape[0] == 0)]
-    if not parts:
-        parts = tensors[:1]
+    keep = [not (x._data.ndim == 1 and x._data.shape[0] == 0) for x in tensors]
+    if not any(keep):
+        keep[0] = True
+    parts = [x for x, k in zip(tensors, keep) if k]
     ref = parts[0]._data
     if ref.ndim == 0:
         raise ShapeError("cat(): zero-dimensional tensor cannot be concatenated")
-    dd = _wrap_dim(dim, ref.ndim, "cat")
+    dd = _wrap_dim(dim, ref.shape, "cat")
     dt = (
         F32
         if any(x._data.dtype is F32 for x in parts)
@@ -298,13 +310,18 @@ def cat(tensors, dim=0):
             _ew.scatter(cast_arr(x._data, dt), out, off * st[dd], tuple(xs), tuple(st))
         off += n
     r = _wrap(out)
-    if dt is F32 and grad_on() and any(x._rg for x in parts):
-        needs = [x._rg for x in parts]
+    if dt is F32 and grad_on() and any(x._rg for x in tensors):
+        needs = [x._rg for x in tensors]
 
         def cat_bw(g):
             res = []
             o = 0
-            for need, n in zip(needs, sizes):
+            it = iter(sizes)
+            for need, k in zip(needs, keep):
+                if not k:  # a skipped 1-D empty input gets an empty gradient, like torch
+                    res.append(_wrap(np.zeros((0,), F32)) if need else None)
+                    continue
+                n = next(it)
                 if need:
                     xs = list(shape)
                     xs[dd] = n
@@ -314,7 +331,7 @@ def cat(tensors, dim=0):
                 o += n
             return tuple(res)
 
-        r.grad_fn = record("CatBackward0", cat_bw, parts, saves=False)
+        r.grad_fn = record("CatBackward0", cat_bw, tensors, saves=False)
         r._rg = True
     return r
 
@@ -336,13 +353,16 @@ def stack(tensors, dim=0):
                 f"stack(): stack expects each tensor to be equal size, but got {s0} at entry 0 "
                 f"and {x._data.shape} at entry {i}"
             )
-    dd = _wrap_dim(dim, len(s0) + 1, "stack")
+    dd = _wrap_dim(dim, len(s0) + 1, "stack", s0)
     return cat([unsqueeze(x, dd) for x in tensors], dd)
 
 
 def chunk(input, chunks, dim=0):
     d = input._data
-    dd = _wrap_dim(dim, d.ndim, "chunk")
+    _need_dims(d, dim, "chunk")
+    dd = _wrap_dim(dim, d.shape, "chunk")
+    if not isinstance(chunks, int) or chunks <= 0:
+        raise ShapeError(f"chunk(): chunk expects `chunks` to be greater than 0, got {chunks!r}")
     n = d.shape[dd]
     step = -(-n // chunks) if n else 1
     return split(input, step, dd)
@@ -350,14 +370,20 @@ def chunk(input, chunks, dim=0):
 
 def split(input, split_size_or_sections, dim=0):
     d = input._data
-    dd = _wrap_dim(dim, d.ndim, "split")
+    _need_dims(d, dim, "split")
+    dd = _wrap_dim(dim, d.shape, "split")
     n = d.shape[dd]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
-        bounds = [(i, min(i + step, n)) for i in range(0, n, step)] or [(0, 0)]
+        if step < 0 or (step == 0 and n):
+            raise ShapeError(
+                f"split(): split_size can only be 0 if dimension size is 0, but got split_size "
+                f"{step} for dim {dd} of {desc(input)}"
+            )
+        bounds = [(i, min(i + step, n)) for i in (range(0, n, step) if n else ())] or [(0, 0)]
     else:
         secs = list(split_size_or_sections)
-        if sum(secs) != n:
+        if sum(secs) != n or any(s < 0 for s in secs):
             raise ShapeError(f"split(): sections {secs} do not sum to size {n} of dim {dd}")
         bounds, o = [], 0
         for s in secs:
@@ -369,7 +395,8 @@ def split(input, split_size_or_sections, dim=0):
 
 def unbind(input, dim=0):
     d = input._data
-    dd = _wrap_dim(dim, d.ndim, "unbind")
+    _need_dims(d, dim, "unbind")
+    dd = _wrap_dim(dim, d.shape, "unbind")
     idx = [slice(None)] * dd
     return tuple(input[tuple(idx + [i])] for i in range(d.shape[dd]))
 
@@ -540,7 +567,7 @@ def getitem(input, idx):
 def index_select(input, dim, index):
     """Rows of input along dim picked by a 1-D int64 index (negative indices count from the end)."""
     d = input._data
-    dd = _wrap_dim(dim, d.ndim, "index_select")
+    dd = _wrap_dim(dim, d.shape, "index_select")
     if type(index) is not Tensor or index._data.dtype is not I64:
         raise IndexingError(f"index_select(): index must be an int64 tensor, got {desc(index)}")
     idx = index._data.reshape(-1)
@@ -602,6 +629,8 @@ def setitem(input, idx, value):
     if len(adv) > 1 or adv[0] != 0 or len(items) != 1:
         raise IndexingError("setitem: only x[index_tensor] = v is supported with tensor indices")
     arr, _, _ = _adv_index_arr(items[0], None, 0, "setitem")
+    if d.ndim == 0 and arr.dtype is not BOOL:
+        raise IndexingError("setitem: too many indices for tensor of dimension 0")
     if arr.dtype is BOOL:
         if tuple(arr.shape) != tuple(d.shape[: arr.ndim]):
             raise IndexingError(

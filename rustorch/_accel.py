@@ -1,0 +1,48 @@
+"""Which pure-Python modules setup.py also compiles with Cython, and a staleness check.
+
+The op layer and the autograd engine are plain Python (readable, auditable); compiling the same
+files with Cython roughly halves their per-op overhead (measured: tiny graph forward+backward
+17 us -> 10 us before any other change). The compiled module shadows the .py file of the same
+name, so after editing one of these files rebuild (`python setup.py build_ext --inplace` or
+`pip install -e .`); `check()` warns when a compiled module is older than its source.
+Set RUSTORCH_PURE_PYTHON=1 at build time to skip compiling them.
+"""
+
+import importlib.machinery
+import os
+import warnings
+
+MODULES = (
+    "_tensor",
+    "ops/_common",
+    "ops/pointwise",
+    "ops/reduction",
+    "ops/shape",
+    "ops/linalg",
+    "autograd/graph",
+    "autograd/grad_mode",
+)
+
+
+def check() -> list:
+    """Names of compiled modules older than their .py source (warns once if any)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    stale = []
+    for rel in MODULES:
+        py = os.path.join(here, rel + ".py")
+        for suf in importlib.machinery.EXTENSION_SUFFIXES:
+            so = os.path.join(here, rel + suf)
+            try:
+                if os.path.getmtime(so) < os.path.getmtime(py):
+                    stale.append(rel)
+            except OSError:
+                continue
+    if stale:
+        warnings.warn(
+            "rustorch: compiled modules are older than their source and shadow it: "
+            + ", ".join(stale)
+            + ". Rebuild with `python setup.py build_ext --inplace` (or pip install -e .).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return stale
