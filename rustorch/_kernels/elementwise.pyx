@@ -66,27 +66,34 @@ cdef struct Plan:
     Py_ssize_t st[3][MAXD]
 
 
-cdef inline void _offsets(const Plan* p, Py_ssize_t r, Py_ssize_t* oa, Py_ssize_t* ob,
-                          Py_ssize_t* oc) noexcept nogil:
+cdef struct Off3:
+    Py_ssize_t a, b, c
+
+
+cdef inline Off3 _offsets(const Plan* p, Py_ssize_t r) noexcept nogil:
+    """Element offsets of row r's start in each operand (row-major over the outer dims)."""
     cdef Py_ssize_t rem = r, idx
     cdef int d
-    oa[0] = 0
-    ob[0] = 0
-    oc[0] = 0
+    cdef Off3 o
+    o.a = 0
+    o.b = 0
+    o.c = 0
     for d in range(p.ndim - 2, -1, -1):
         idx = rem % p.shape[d]
         rem = rem // p.shape[d]
-        oa[0] += idx * p.st[0][d]
-        ob[0] += idx * p.st[1][d]
-        oc[0] += idx * p.st[2][d]
+        o.a += idx * p.st[0][d]
+        o.b += idx * p.st[1][d]
+        o.c += idx * p.st[2][d]
+    return o
 
 
 cdef void _drive(rt_row_fn fn, const rt_ctx* ctx, const Plan* p, const char* a, int ia,
                  const char* b, int ib, const char* c, int ic, char* o, int io,
                  Py_ssize_t min_par) noexcept nogil:
     """Run fn over the plan's rows; output is contiguous, operands follow the plan's strides."""
-    cdef Py_ssize_t inner, rows, nch, ntasks, t, r, c0, ln, oa, ob, oc
+    cdef Py_ssize_t inner, rows, nch, ntasks, t, r, c0, ln
     cdef Py_ssize_t sa, sb, sc
+    cdef Off3 off
     if p.total == 0:
         return
     inner = p.shape[p.ndim - 1]
@@ -96,8 +103,9 @@ cdef void _drive(rt_row_fn fn, const rt_ctx* ctx, const Plan* p, const char* a, 
     sc = p.st[2][p.ndim - 1]
     if p.total < min_par or _nthreads <= 1:
         for r in range(rows):
-            _offsets(p, r, &oa, &ob, &oc)
-            fn(ctx, a + oa * ia, sa, b + ob * ib, sb, c + oc * ic, sc, o + r * inner * io, inner)
+            off = _offsets(p, r)
+            fn(ctx, a + off.a * ia, sa, b + off.b * ib, sb, c + off.c * ic, sc,
+               o + r * inner * io, inner)
         return
     nch = (inner + CHUNK - 1) // CHUNK
     ntasks = rows * nch
@@ -107,9 +115,10 @@ cdef void _drive(rt_row_fn fn, const rt_ctx* ctx, const Plan* p, const char* a, 
         ln = inner - c0
         if ln > CHUNK:
             ln = CHUNK
-        _offsets(p, r, &oa, &ob, &oc)
-        fn(ctx, a + (oa + c0 * sa) * ia, sa, b + (ob + c0 * sb) * ib, sb,
-           c + (oc + c0 * sc) * ic, sc, o + (r * inner + c0) * io, ln)
+        # every variable assigned in the loop body is private to its thread
+        off = _offsets(p, r)
+        fn(ctx, a + (off.a + c0 * sa) * ia, sa, b + (off.b + c0 * sb) * ib, sb,
+           c + (off.c + c0 * sc) * ic, sc, o + (r * inner + c0) * io, ln)
 
 
 cdef int _plan(Plan* p, cnp.ndarray out, cnp.ndarray x0, cnp.ndarray x1,
@@ -393,14 +402,15 @@ def gather(cnp.ndarray src, Py_ssize_t offset, tuple shape, tuple strides, cnp.n
 
 
 cdef void _scatter_rows(const Plan* p, const char* src, char* dst, int isz) noexcept nogil:
-    cdef Py_ssize_t inner = p.shape[p.ndim - 1], rows = p.total // inner, r, i, oa, ob, oc
+    cdef Py_ssize_t inner = p.shape[p.ndim - 1], rows = p.total // inner, r, i
     cdef Py_ssize_t s = p.st[0][p.ndim - 1]
+    cdef Off3 off
     cdef const char* sp
     cdef char* dp
     for r in range(rows):
-        _offsets(p, r, &oa, &ob, &oc)
+        off = _offsets(p, r)
         sp = src + r * inner * isz
-        dp = dst + oa * isz
+        dp = dst + off.a * isz
         if isz == 4:
             for i in range(inner):
                 (<unsigned int*>dp)[i * s] = (<const unsigned int*>sp)[i]

@@ -92,6 +92,22 @@ static inline int64_t rt_ifloordiv(int64_t a, int64_t b) {
     int64_t q = a / b, r = a % b;
     return (r != 0 && ((r < 0) != (b < 0))) ? q - 1 : q;
 }
+/* torch's div_floor for floats: consistent with rt_frem (a == b * q + rem). */
+static inline float rt_ffloordiv(float a, float b) {
+    if (b == 0.0f) return a / b;
+    float mod = fmodf(a, b);
+    float div = (a - mod) / b;
+    if (mod != 0.0f && ((b < 0.0f) != (mod < 0.0f))) div -= 1.0f;
+    float fl;
+    if (div != 0.0f) {
+        fl = floorf(div);
+        if (div - fl > 0.5f) fl += 1.0f;
+    } else {
+        fl = copysignf(0.0f, a / b);
+    }
+    return fl;
+}
+
 static inline float rt_frem(float a, float b) {
     float r = fmodf(a, b);
     return (r != 0.0f && ((r < 0.0f) != (b < 0.0f))) ? r + b : r;
@@ -126,11 +142,11 @@ static void rt_bin_f32(const rt_ctx *ctx, const char *a, ptrdiff_t sa, const cha
     case RT_SIGMOID_BWD: RT_LOOP2(float, float, x * (1.0f - y) * y); break;
     case RT_TANH_BWD: RT_LOOP2(float, float, x * (1.0f - y * y)); break;
     case RT_SIGN_MUL:
-        RT_LOOP2(float, float, y > 0.0f ? x : (y < 0.0f ? -x : (y != y ? y : 0.0f)));
+        RT_LOOP2(float, float, y > 0.0f ? x : (y < 0.0f ? -x : 0.0f));
         break;
     case RT_ADD_SCALED: { float s = ctx->f0; RT_LOOP2(float, float, x + s * y); } break;
     case RT_REM: RT_LOOP2(float, float, rt_frem(x, y)); break;
-    case RT_FLOORDIV: RT_LOOP2(float, float, floorf(x / y)); break;
+    case RT_FLOORDIV: RT_LOOP2(float, float, rt_ffloordiv(x, y)); break;
     default: break;
     }
 }
@@ -221,7 +237,7 @@ static void rt_un_f32(const rt_ctx *ctx, const char *a, ptrdiff_t sa, const char
     case RT_COPY: RT_LOOP1(float, float, x); break;
     case RT_SCALE: RT_LOOP1(float, float, x * lo); break;
     case RT_FILL: RT_LOOP1(float, float, lo); break;
-    case RT_SIGN: RT_LOOP1(float, float, x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : (x != x ? x : 0.0f))); break;
+    case RT_SIGN: RT_LOOP1(float, float, x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f)); break;
     case RT_RECIPROCAL: RT_LOOP1(float, float, 1.0f / x); break;
     case RT_SIN: RT_LOOP1(float, float, sinf(x)); break;
     case RT_COS: RT_LOOP1(float, float, cosf(x)); break;
