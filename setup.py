@@ -3,6 +3,8 @@
 Environment:
   RUSTORCH_NO_OPENMP=1   build the kernels serial (no OpenMP), e.g. for a compiler without it.
   RUSTORCH_CFLAGS        extra compile flags appended to every kernel (e.g. "-fsanitize=address").
+  RUSTORCH_PURE_PYTHON=1 do not compile the op layer / autograd engine (rustorch/_accel.py lists
+                         them) with Cython; they then run as plain Python, about 2x slower per op.
 """
 
 import os
@@ -10,7 +12,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import warnings
 
@@ -20,6 +21,8 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 KERNELS = ["_config", "elementwise", "reduce", "indexing", "linalg", "random"]
+KERNELS += ["optim", "activation"]  # rustorch.optim updates, rustorch.nn activations
+KERNELS += ["conv", "pool", "norm", "loss", "dropout"]  # rustorch.nn conv/pool/norm/losses
 
 # Kernels compiled once per x86-64 ISA level; the dispatcher picks one at import.
 # name -> {level: extra flags}
@@ -28,10 +31,18 @@ ISA_VARIANTS: dict[str, dict[str, list[str]]] = {}
 # x86-64 levels for the memory/transcendental-bound kernels: the plain module is the baseline.
 AVX2_FLAGS = ["-mavx2", "-mfma"]
 AVX512_FLAGS = AVX2_FLAGS + [
-    "-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mprefer-vector-width=512",
+    "-mavx512f",
+    "-mavx512bw",
+    "-mavx512dq",
+    "-mavx512vl",
+    "-mprefer-vector-width=512",
 ]
 ISA_VARIANTS["elementwise"] = {"avx2": AVX2_FLAGS, "avx512": AVX512_FLAGS}
 ISA_VARIANTS["reduce"] = {"avx2": AVX2_FLAGS, "avx512": AVX512_FLAGS}
+ISA_VARIANTS["pool"] = {"avx2": AVX2_FLAGS, "avx512": AVX512_FLAGS}
+ISA_VARIANTS["norm"] = {"avx2": AVX2_FLAGS, "avx512": AVX512_FLAGS}
+ISA_VARIANTS["loss"] = {"avx2": AVX2_FLAGS, "avx512": AVX512_FLAGS}
+ISA_VARIANTS["conv"] = {"avx2": AVX2_FLAGS, "avx512": AVX512_FLAGS}
 MSVC_ISA = {"-mavx2": "/arch:AVX2", "-mavx512f": "/arch:AVX512"}
 
 _PROBE = r"""
@@ -115,7 +126,13 @@ class BuildExt(build_ext):
         if kind == "msvc":
             base = ["/O2"]
         else:
-            base = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-Wno-unused-function", "-Wno-unreachable-code"]
+            base = [
+                "-O3",
+                "-fno-math-errno",
+                "-fno-trapping-math",
+                "-Wno-unused-function",
+                "-Wno-unreachable-code",
+            ]
         extra = os.environ.get("RUSTORCH_CFLAGS", "").split()
         for ext in self.extensions:
             isa = [f for f in ext.extra_compile_args if f.startswith("-m")]
@@ -132,6 +149,18 @@ class BuildExt(build_ext):
             ext.extra_link_args = lflags
             ext.define_macros.append(("RUSTORCH_OPENMP", "1" if use_omp else "0"))
         super().build_extensions()
+
+
+def _py_modules():
+    """The pure-Python modules listed in rustorch/_accel.py, compiled as-is by Cython."""
+    import ast
+
+    src = open(os.path.join("rustorch", "_accel.py")).read()
+    tree = ast.parse(src)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "MODULES":
+            return list(ast.literal_eval(node.value))
+    return []
 
 
 def _extensions():
@@ -160,7 +189,8 @@ def _extensions():
                 extra_compile_args=list(flags),  # BuildExt puts the common flags around these
             )
             exts.append(e)
-    return cythonize(
+    annotate = os.environ.get("RUSTORCH_ANNOTATE") == "1"
+    kernels = cythonize(
         exts,
         compiler_directives={
             "language_level": 3,
@@ -170,10 +200,14 @@ def _extensions():
             "initializedcheck": False,
             "embedsignature": True,
         },
-        annotate=os.environ.get("RUSTORCH_ANNOTATE") == "1",
+        annotate=annotate,
     )
+    if os.environ.get("RUSTORCH_PURE_PYTHON", "") in ("1", "true", "yes"):
+        return kernels
+    # Python semantics kept exactly (bounds checks, negative indices, Python division).
+    py = [Extension("rustorch." + r.replace("/", "."), [f"rustorch/{r}.py"]) for r in _py_modules()]
+    return kernels + cythonize(py, compiler_directives={"language_level": 3}, annotate=annotate)
 
 
 if __name__ == "__main__":
-    _ = sysconfig  # keep import for users poking at build config
     setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildExt})

@@ -5,7 +5,9 @@ always contiguous: ops that return strided views in torch (transpose, permute, e
 return contiguous copies here; reshape/view/flatten/squeeze/unsqueeze share storage.
 """
 
-from rustorch import errors
+from rustorch import _accel, errors
+
+_accel.check()  # warn if a compiled op module is older than its source
 from rustorch._config import __version__, get_num_threads, isa_level, set_num_threads, show_config
 from rustorch._creation import (
     Generator,
@@ -51,6 +53,7 @@ from rustorch.ops import clone  # noqa: F401
 
 float = float32  # noqa: A001  torch.float
 long = int64
-from rustorch import autograd  # noqa: E402
+from rustorch import autograd, nn, optim  # noqa: E402
+from rustorch.serialization import load, save  # noqa: E402
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -9,6 +9,8 @@ from rustorch._kernels import _dispatch, _gemm, random
 __version__ = "0.1.0"
 
 _MODULES = (_dispatch.elementwise, _dispatch.reduce, random, _gemm)
+# rustorch.nn kernels (conv2d, pooling, batch norm, losses, dropout)
+_MODULES += tuple(_dispatch.load(n)[0] for n in ("conv", "pool", "norm", "loss", "dropout"))
 _lock = threading.Lock()
 _nthreads = 1
 

@@ -34,3 +34,15 @@ class IndexingError(ShapeError, IndexError):
 
 
 __all__.append("IndexingError")
+
+
+class StateDictError(TorchError):
+    """load_state_dict(): missing or unexpected keys (strict=True), or shapes that do not match."""
+
+
+class SerializationError(TorchError):
+    """rustorch.load(): a truncated, corrupted or foreign file; rustorch.save(): an object that
+    the format cannot store."""
+
+
+__all__ += ["StateDictError", "SerializationError"]

@@ -67,7 +67,7 @@ class AccumulateGrad:
 
 
 _acc_lock = threading.Lock()
-_active = []  # the `handed` sets of backward calls running now (any thread)
+_lent = {}  # id -> count of arrays stored as .grad by backward calls still running (any thread)
 
 
 def _accumulate(leaf, g, ops, handed):
@@ -83,17 +83,17 @@ def _accumulate(leaf, g, ops, handed):
     with _acc_lock:
         cur = leaf.grad
         if cur is None:
-            if d.base is not None or id(d) in handed:
+            i = id(d)
+            if d.base is not None or i in handed:
                 leaf.grad = ops.clone_detached(g)
             else:
-                handed.add(id(d))
+                handed.add(i)
+                _lent[i] = _lent.get(i, 0) + 1
                 leaf.grad = g if g.grad_fn is None and not g._rg else g.detach()
+        elif id(cur._data) in _lent:
+            leaf.grad = ops.add_grads(cur, g)
         else:
-            cid = id(cur._data)
-            if any(cid in h for h in _active):
-                leaf.grad = ops.add_grads(cur, g)
-            else:
-                ops.add_inplace(cur, g)
+            ops.add_inplace(cur, g)
 
 
 OPS = None  # rustorch.ops, set when it is imported (kept out of the import cycle)
@@ -109,14 +109,18 @@ def backward(tensor, grad, retain_graph):
         handed.add(id(grad._data))  # the caller's array: never store it as a .grad
     prev = getattr(_state, "enabled", True)
     _state.enabled = False
-    with _acc_lock:
-        _active.append(handed)
     try:
         run_backward(tensor, grad, retain_graph, ops, handed)
     finally:
         _state.enabled = prev
-        with _acc_lock:
-            _active.remove(handed)
+        if len(handed) > 0:
+            with _acc_lock:
+                for i in handed:
+                    c = _lent.get(i, 0) - 1
+                    if c > 0:
+                        _lent[i] = c
+                    else:
+                        _lent.pop(i, None)
 
 
 def run_backward(tensor, grad, retain_graph, ops, handed):

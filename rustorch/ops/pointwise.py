@@ -167,8 +167,9 @@ def add(input, other, *, alpha=1):
     if alpha != 1:
         other = mul(other, alpha)
     r = _wrap(_bin(ADD, input, other, "add"))
-    if (_rg(input) or _rg(other)) and grad_on():
-        sa, sb, na, nb = _shape_of(input), _shape_of(other), _rg(input), _rg(other)
+    na, nb = _rg(input), _rg(other)
+    if (na or nb) and grad_on():
+        sa, sb = _shape_of(input), _shape_of(other)
 
         def add_bw(g):
             return (_unb(g, sa) if na else None, _unb(g, sb) if nb else None)
@@ -208,14 +209,22 @@ def rsub(input, other, *, alpha=1):
 
 def mul(input, other):
     """input * other, with broadcasting."""
-    r = _wrap(_bin(MUL, input, other, "mul"))
-    if (_rg(input) or _rg(other)) and grad_on():
-        sa, sb, na, nb = _shape_of(input), _shape_of(other), _rg(input), _rg(other)
-        a_c = input.detach() if nb and type(input) is Tensor else input
-        b_c = other.detach() if na and type(other) is Tensor else other
+    ad, bd = operands(input, other, "mul")
+    out = _binary_new(MUL, ad, bd)
+    if out is None:
+        raise ShapeError(_mismatch(ad.shape, bd.shape, "mul", input, other))
+    r = _wrap(out)
+    na, nb = _rg(input), _rg(other)
+    if (na or nb) and grad_on():
+        # saves the (promoted) operand arrays: d(a*b)/da = b, d(a*b)/db = a
+        sa, sb = ad.shape, bd.shape
 
         def mul_bw(g):
-            return (_unb(mul(g, b_c), sa) if na else None, _unb(mul(g, a_c), sb) if nb else None)
+            gd = g._data
+            return (
+                _unb(_wrap(_binary_new(MUL, gd, bd)), sa) if na else None,
+                _unb(_wrap(_binary_new(MUL, gd, ad)), sb) if nb else None,
+            )
 
         r.grad_fn = record("MulBackward0", mul_bw, (input, other))
         r._rg = True

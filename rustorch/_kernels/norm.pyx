@@ -1,0 +1,125 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Batch normalisation kernels over an (N, C, S) view (S = H*W for 4-D input, 1 for 2-D).
+
+Work is split over channels (each channel's statistics are independent and computed in a fixed
+order, so results do not depend on the thread count). Optional arrays (weight, bias, running
+statistics, gradients) are passed as None. rustorch/nn/_norm.py validates shapes and dtypes.
+"""
+
+cimport numpy as cnp
+from cython.parallel cimport prange
+from libc.stdlib cimport free, malloc
+
+cnp.import_array()
+
+cdef extern from "rt_norm.h":
+    ctypedef struct rt_bn_args:
+        Py_ssize_t N, C, S
+        float eps, momentum
+        const float *w
+        const float *b
+        float *rm
+        float *rv
+    void rt_bn_train_channel(const float *x, float *y, float *save_mean, float *save_invstd,
+                             const rt_bn_args *a, Py_ssize_t c) noexcept nogil
+    void rt_bn_train_bwd_channel(const float *g, const float *x, const float *mean,
+                                 const float *invstd, const float *wt, float *gx, float *gw,
+                                 float *gb, Py_ssize_t N, Py_ssize_t C, Py_ssize_t S,
+                                 Py_ssize_t c) noexcept nogil
+    void rt_bn_eval_channel(const float *x, float *y, const float *rm, const float *rv,
+                            const rt_bn_args *a, Py_ssize_t c) noexcept nogil
+    void rt_bn_eval_bwd_channel(const float *g, const float *x, const float *rm, const float *rv,
+                                const float *wt, float eps, float *gx, float *gw, float *gb,
+                                Py_ssize_t N, Py_ssize_t C, Py_ssize_t S, Py_ssize_t c) noexcept nogil
+    void rt_bn_train_cols(const float *x, float *y, float *save_mean, float *save_invstd,
+                          const rt_bn_args *a, double *acc) noexcept nogil
+    void rt_bn_train_bwd_cols(const float *g, const float *x, const float *mean,
+                              const float *invstd, const float *wt, float *gx, float *gw,
+                              float *gb, Py_ssize_t N, Py_ssize_t C, double *acc) noexcept nogil
+
+cdef int _nthreads = 1
+cdef Py_ssize_t PAR_MIN = 1 << 18  # parallel regions cost ms when the other core is busy
+
+
+def set_num_threads(int n):
+    global _nthreads
+    _nthreads = n if n > 0 else 1
+
+
+cdef inline float* _ptr(object a):
+    return NULL if a is None else <float*>cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+cdef inline int _threads(Py_ssize_t C, Py_ssize_t work) noexcept nogil:
+    return _nthreads if (_nthreads > 1 and C > 1 and work >= PAR_MIN) else 1
+
+
+def forward(cnp.ndarray x, cnp.ndarray y, Py_ssize_t N, Py_ssize_t C, Py_ssize_t S, w, b,
+            rm, rv, bint training, float momentum, float eps, save_mean, save_invstd):
+    """Training: batch statistics (saved as mean / invstd; running stats updated in place when
+    given). Evaluation: the running statistics. y = (x - mean) * invstd * w + b."""
+    cdef rt_bn_args a
+    cdef const float* px = <const float*>cnp.PyArray_DATA(x)
+    cdef float* py = <float*>cnp.PyArray_DATA(y)
+    cdef float* psm = _ptr(save_mean)
+    cdef float* psi = _ptr(save_invstd)
+    cdef Py_ssize_t c
+    cdef double* acc
+    cdef int nt = _threads(C, N * C * S)
+    a.N = N
+    a.C = C
+    a.S = S
+    a.eps = eps
+    a.momentum = momentum
+    a.w = _ptr(w)
+    a.b = _ptr(b)
+    a.rm = _ptr(rm)
+    a.rv = _ptr(rv)
+    if training and S == 1:
+        acc = <double*>malloc(2 * C * sizeof(double) + 8)
+        if acc == NULL:
+            raise MemoryError()
+        with nogil:
+            rt_bn_train_cols(px, py, psm, psi, &a, acc)
+        free(acc)
+        return
+    with nogil:
+        if training:
+            for c in prange(C, num_threads=nt, schedule="static"):
+                rt_bn_train_channel(px, py, psm, psi, &a, c)
+        else:
+            for c in prange(C, num_threads=nt, schedule="static"):
+                rt_bn_eval_channel(px, py, a.rm, a.rv, &a, c)
+
+
+def backward(cnp.ndarray g, cnp.ndarray x, Py_ssize_t N, Py_ssize_t C, Py_ssize_t S,
+             cnp.ndarray mean, cnp.ndarray var_or_invstd, w, bint training, float eps, gx, gw,
+             gb):
+    """Gradients for input / weight / bias (None: not needed). Training passes the saved mean
+    and invstd; evaluation passes the running mean and running variance."""
+    cdef const float* pg = <const float*>cnp.PyArray_DATA(g)
+    cdef const float* px = <const float*>cnp.PyArray_DATA(x)
+    cdef const float* pm = <const float*>cnp.PyArray_DATA(mean)
+    cdef const float* pv = <const float*>cnp.PyArray_DATA(var_or_invstd)
+    cdef const float* pw = _ptr(w)
+    cdef float* pgx = _ptr(gx)
+    cdef float* pgw = _ptr(gw)
+    cdef float* pgb = _ptr(gb)
+    cdef Py_ssize_t c
+    cdef double* acc
+    cdef int nt = _threads(C, N * C * S)
+    if training and S == 1:
+        acc = <double*>malloc(2 * C * sizeof(double) + 8)
+        if acc == NULL:
+            raise MemoryError()
+        with nogil:
+            rt_bn_train_bwd_cols(pg, px, pm, pv, pw, pgx, pgw, pgb, N, C, acc)
+        free(acc)
+        return
+    with nogil:
+        if training:
+            for c in prange(C, num_threads=nt, schedule="static"):
+                rt_bn_train_bwd_channel(pg, px, pm, pv, pw, pgx, pgw, pgb, N, C, S, c)
+        else:
+            for c in prange(C, num_threads=nt, schedule="static"):
+                rt_bn_eval_bwd_channel(pg, px, pm, pv, pw, eps, pgx, pgw, pgb, N, C, S, c)

@@ -1,0 +1,3 @@
+# The same kernels as norm.pyx, compiled with avx2 flags (see setup.py ISA_VARIANTS);
+# imported only on CPUs that support avx2 (rustorch/_kernels/_dispatch.py).
+include "norm.pyx"

@@ -1,0 +1,286 @@
+"""rustorch.nn.functional: torch.nn.functional's names, signatures and defaults.
+
+Each function is an op in the project's usual shape (check -> kernel -> backward node), or a
+short composition of existing ops whose backward comes from those ops.
+
+Sections: linear | activations | shape | losses. Convolution, pooling, normalisation, dropout,
+softmax/log_softmax and the classification losses live in their own sections (added with those
+kernels); keep the section order when adding functions.
+"""
+
+from __future__ import annotations
+
+import warnings
+from math import prod
+
+import numpy as np
+
+from rustorch import ops as _ops
+from rustorch._config import get_num_threads
+from rustorch._kernels import _gemm
+from rustorch._kernels import activation as _act
+from rustorch._kernels._dispatch import elementwise as _ew
+from rustorch.errors import DTypeError, ShapeError, TorchError
+from rustorch.ops._common import F32, I64, Tensor, _empty, _wrap, desc, descs, grad_on, record
+
+_ADD = 0  # elementwise op codes (rustorch.ops.pointwise.ADD, U_RELU)
+_U_RELU = 7
+_ZERO_OFF = np.zeros(1, dtype=I64)  # GEMM batch offsets of a single 2-D product (read only)
+
+
+def _need_f32(t, op, arg="input"):
+    if type(t) is not Tensor:
+        raise DTypeError(f"{op}(): argument '{arg}' must be a Tensor, not {type(t).__name__}")
+    if t._data.dtype is not F32:
+        raise DTypeError(f"{op}(): expected a float32 tensor for '{arg}', got {desc(t)}")
+    return t
+
+
+# ---- linear -----------------------------------------------------------------------------------
+def _gemm2(a, b, M, N, K, ta, tb):
+    """(M x N) = op(a) @ op(b) through the GEMM kernel (zeros when K == 0)."""
+    out = _empty((M, N), F32)
+    if M == 0 or N == 0:
+        return out
+    if K == 0:
+        out.fill(0.0)  # storage init
+        return out
+    _gemm.gemm(a, b, out, _ZERO_OFF, _ZERO_OFF, M, N, K, ta, tb)
+    return out
+
+
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias, for input (*, in_features) and weight (out_features, in_features).
+
+    The product reads weight transposed through the GEMM kernel's trans flag (no copy of W^T);
+    backward computes dX = G @ W, dW = G^T @ X and db = G summed over rows the same way."""
+    _need_f32(input, "linear")
+    _need_f32(weight, "linear", "weight")
+    if bias is not None:
+        _need_f32(bias, "linear", "bias")
+    x, w = input._data, weight._data
+    if w.ndim != 2 or x.ndim == 0:
+        r = _ops.matmul(input, weight.t() if w.ndim == 2 else weight)
+        return r if bias is None else _ops.add(r, bias)
+    N, K = w.shape
+    if x.shape[-1] != K:
+        raise ShapeError(
+            f"linear(): mat1 and mat2 shapes cannot be multiplied "
+            f"({prod(x.shape[:-1])}x{x.shape[-1]} and {K}x{N}): input's last dim "
+            f"{x.shape[-1]} != in_features {K} ({descs(input, weight)})"
+        )
+    if bias is not None and bias._data.shape != (N,):
+        r = linear(input, weight)
+        return _ops.add(r, bias)
+    lead = x.shape[:-1]
+    M = prod(lead)
+    x2 = x.reshape(M, K)
+    out = _gemm2(x2, w, M, N, K, False, True)
+    if bias is not None and out.size:
+        _ew.binary(_ADD, out, bias._data, out)
+    r = _wrap(out.reshape(lead + (N,)))
+    nx, nw = input._rg, weight._rg
+    nb = bias is not None and bias._rg
+    if (nx or nw or nb) and grad_on():
+        xs = x2 if nw else None
+        ws = w if nx else None
+        xshape = x.shape
+
+        def linear_bw(g):
+            G = g._data.reshape(M, N)
+            gx = gw = gb = None
+            if nx:
+                gx = _wrap(_gemm2(G, ws, M, K, N, False, False).reshape(xshape))
+            if nw:
+                gw = _wrap(_gemm2(G, xs, N, K, M, True, False))
+            if nb:
+                if M:
+                    gb = _wrap(_ops.reduction.sum_arr(G, (0,)))
+                else:
+                    gb = _wrap(np.zeros((N,), F32))
+            return (gx, gw, gb)
+
+        r.grad_fn = record(
+            "AddmmBackward0" if bias is not None else "MmBackward0",
+            linear_bw,
+            (input, weight, bias),
+        )
+        r._rg = True
+    return r
+
+
+# ---- activations ------------------------------------------------------------------------------
+_GELU, _GELU_TANH, _SILU, _LEAKY = 0, 1, 2, 3
+
+
+def _act_op(code, input, op, name, slope=0.0, inplace=False):
+    t = _need_f32(input, op)
+    x = t._data
+    if inplace and not (t._rg and grad_on()):
+        _act.forward(code, x, x, slope, get_num_threads())  # elementwise: aliasing is safe
+        return t
+    out = _empty(x.shape, F32)
+    _act.forward(code, x, out, slope, get_num_threads())
+    r = _wrap(out)
+    if t._rg and grad_on():
+
+        def act_bw(g):
+            gx = _empty(x.shape, F32)
+            _act.backward(code, g._data, x, gx, slope, get_num_threads())
+            return (_wrap(gx),)
+
+        r.grad_fn = record(name, act_bw, (t,))
+        r._rg = True
+    return r
+
+
+# ``inplace=True`` writes into the input only when autograd is not involved (rustorch does not
+# record in-place ops); when the input requires grad the result is a new tensor instead.
+
+
+def relu(input, inplace: bool = False):
+    """max(input, 0)."""
+    if inplace and type(input) is Tensor and input._data.dtype is F32:
+        if not (input._rg and grad_on()):
+            _ew.unary(_U_RELU, input._data, input._data)
+            return input
+    return _ops.relu(input)
+
+
+def tanh(input):
+    return _ops.tanh(input)
+
+
+def sigmoid(input):
+    return _ops.sigmoid(input)
+
+
+def gelu(input, approximate: str = "none"):
+    """x * Phi(x) (``approximate="none"``, with erf) or its tanh approximation."""
+    if approximate == "none":
+        return _act_op(_GELU, input, "gelu", "GeluBackward0")
+    if approximate == "tanh":
+        return _act_op(_GELU_TANH, input, "gelu", "GeluBackward0")
+    raise TorchError(
+        f"gelu(): approximate argument must be either none or tanh, got {approximate!r}"
+    )
+
+
+def silu(input, inplace: bool = False):
+    """x * sigmoid(x)."""
+    return _act_op(_SILU, input, "silu", "SiluBackward0", 0.0, inplace)
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
+    """x if x > 0 else negative_slope * x."""
+    return _act_op(
+        _LEAKY, input, "leaky_relu", "LeakyReluBackward0", float(negative_slope), inplace
+    )
+
+
+# (softmax, log_softmax: to be added here)
+
+
+# ---- shape ------------------------------------------------------------------------------------
+def flatten(input, start_dim: int = 0, end_dim: int = -1):
+    return _ops.flatten(input, start_dim, end_dim)
+
+
+# (convolution, pooling, batch_norm, dropout: to be added in their own sections below)
+
+
+# ---- losses -----------------------------------------------------------------------------------
+def _reduction(reduction, size_average=None, reduce=None):
+    """The reduction string, honouring torch's deprecated size_average/reduce arguments."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "none" if not reduce else ("mean" if size_average else "sum")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _loss_operands(input, target, op):
+    if type(input) is not Tensor or type(target) is not Tensor:
+        raise DTypeError(
+            f"{op}(): expected Tensors for input and target, got {descs(input, target)}"
+        )
+    if input.shape != target.shape:
+        warnings.warn(
+            f"Using a target size ({tuple(target.shape)}) that is different to the input size "
+            f"({tuple(input.shape)}). This will likely lead to incorrect results due to "
+            "broadcasting. Please ensure they have the same size.",
+            stacklevel=3,
+        )
+
+
+def _reduce(x, reduction):
+    if reduction == "mean":
+        return _ops.mean(x)
+    if reduction == "sum":
+        return _ops.sum(x)
+    return x
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
+    """Mean (or sum, or elementwise with reduction="none") of (input - target) ** 2."""
+    reduction = _reduction(reduction, size_average, reduce)
+    _loss_operands(input, target, "mse_loss")
+    d = _ops.sub(input, target)
+    return _reduce(_ops.mul(d, d), reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
+    """Mean (or sum, or elementwise with reduction="none") of |input - target|."""
+    reduction = _reduction(reduction, size_average, reduce)
+    _loss_operands(input, target, "l1_loss")
+    return _reduce(_ops.abs(_ops.sub(input, target)), reduction)
+
+
+# (cross_entropy, nll_loss, binary_cross_entropy_with_logits: to be added here)
+
+
+__all__ = [
+    "linear",
+    "relu",
+    "tanh",
+    "sigmoid",
+    "gelu",
+    "silu",
+    "leaky_relu",
+    "flatten",
+    "mse_loss",
+    "l1_loss",
+]
+
+# ---- convolution, pooling, normalisation, dropout, softmax, classification losses ------------
+from rustorch.nn._activation import dropout, log_softmax, softmax  # noqa: E402
+from rustorch.nn._conv import conv2d  # noqa: E402
+from rustorch.nn._loss import (  # noqa: E402
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    nll_loss,
+)
+from rustorch.nn._norm import batch_norm  # noqa: E402
+from rustorch.nn._pool import (  # noqa: E402
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    max_pool2d,
+    max_pool2d_with_indices,
+)
+
+__all__ += [
+    "conv2d",
+    "max_pool2d",
+    "max_pool2d_with_indices",
+    "avg_pool2d",
+    "adaptive_avg_pool2d",
+    "batch_norm",
+    "dropout",
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy_with_logits",
+]
