@@ -5,7 +5,9 @@ files with Cython roughly halves their per-op overhead (measured: tiny graph for
 17 us -> 10 us before any other change). The compiled module shadows the .py file of the same
 name, so after editing one of these files rebuild (`python setup.py build_ext --inplace` or
 `pip install -e .`); `check()` warns when a compiled module is older than its source.
-Set RUSTORCH_PURE_PYTHON=1 at build time to skip compiling them.
+Set RUSTORCH_PURE_PYTHON=1 at build time to skip compiling them. A module may have an
+augmenting ``.pxd`` beside it (autograd/graph.pxd makes the graph Node an extension type and
+types the engine's locals) that changes nothing about its Python semantics.
 """
 
 import importlib.machinery
