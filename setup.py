@@ -43,6 +43,7 @@ ISA_VARIANTS["pool"] = {"avx2": AVX2_FLAGS, "avx512": AVX512_FLAGS}
 ISA_VARIANTS["norm"] = {"avx2": AVX2_FLAGS, "avx512": AVX512_FLAGS}
 ISA_VARIANTS["loss"] = {"avx2": AVX2_FLAGS, "avx512": AVX512_FLAGS}
 ISA_VARIANTS["conv"] = {"avx2": AVX2_FLAGS, "avx512": AVX512_FLAGS}
+ISA_VARIANTS["linalg"] = {"avx2": AVX2_FLAGS, "avx512": AVX512_FLAGS}  # GEMM micro-kernels
 MSVC_ISA = {"-mavx2": "/arch:AVX2", "-mavx512f": "/arch:AVX512"}
 
 _PROBE = r"""

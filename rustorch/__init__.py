@@ -54,6 +54,18 @@ from rustorch.ops import clone  # noqa: F401
 float = float32  # noqa: A001  torch.float
 long = int64
 from rustorch import autograd, nn, optim  # noqa: E402
+from rustorch._interop import from_dlpack, from_torch  # noqa: E402
+from rustorch._interop import install as _install_interop  # noqa: E402
 from rustorch.serialization import load, save  # noqa: E402
 
+_install_interop()  # Tensor.to_torch / __dlpack__ / __dlpack_device__ (zero-copy exchange)
+
 __all__ = [n for n in dir() if not n.startswith("_")]
+
+
+def __getattr__(name):  # rustorch.fx imports torch, so it loads only on first use
+    if name == "fx":
+        import importlib
+
+        return importlib.import_module("rustorch.fx")
+    raise AttributeError(f"module 'rustorch' has no attribute {name!r}")

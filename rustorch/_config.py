@@ -81,4 +81,16 @@ def show_config(file=None) -> str:
     return text
 
 
+def _after_fork_in_child() -> None:
+    # GNU libgomp's worker threads do not survive fork(): a child that entered a parallel region
+    # would wait for them forever. Kernels in a forked child therefore run on one thread
+    # (set_num_threads() can raise it again; the spawn start method avoids the issue).
+    global _nthreads
+    _nthreads = 1
+    for m in _MODULES:
+        m.set_num_threads(1)
+
+
 set_num_threads(_default_threads())
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -124,16 +124,26 @@ def test_conv2d_no_grad_records_nothing():
 
 
 def test_conv2d_same_result_on_one_and_two_threads():
-    x, w, b = rt.tensor(rand((4, 3, 12, 12))), rt.tensor(rand((8, 3, 3, 3), 1)), rt.randn(8)
+    # large enough for the parallel im2col / col2im paths
+    x = rt.tensor(rand((8, 8, 24, 24)), requires_grad=True)
+    w, b = rt.tensor(rand((8, 8, 3, 3), 1), requires_grad=True), rt.randn(8, requires_grad=True)
+
+    def run():
+        x.grad = w.grad = b.grad = None
+        y = F.conv2d(x, w, b, padding=1)
+        y.sum().backward()
+        return [t.detach().numpy().copy() for t in (y, x.grad, w.grad, b.grad)]
+
     old = rt.get_num_threads()
     try:
         rt.set_num_threads(1)
-        y1 = F.conv2d(x, w, b, padding=1).numpy().copy()
+        one = run()
         rt.set_num_threads(2)
-        y2 = F.conv2d(x, w, b, padding=1).numpy().copy()
+        two = run()
     finally:
         rt.set_num_threads(old)
-    np.testing.assert_array_equal(y1, y2)
+    for p, q in zip(one, two):
+        np.testing.assert_array_equal(p, q)
 
 
 @pytest.mark.parametrize(
@@ -208,3 +218,21 @@ def test_conv2d_module_errors():
         nn.Conv2d(4, 4, 3, stride=2, padding="same")
     with pytest.raises(ValueError, match="padding_mode"):
         nn.Conv2d(4, 4, 3, padding_mode="reflect")
+
+
+def test_conv2d_pooled_column_buffers_are_not_shared_between_live_graphs():
+    w, tw = both(rand((4, 3, 3, 3), 1))
+    xs = [both(rand((2, 3, 6, 6), s)) for s in (2, 3)]
+    ys = [F.conv2d(x, w, padding=1) for x, _ in xs]  # both graphs alive, same shapes
+    tys = [TF.conv2d(tx, tw, padding=1) for _, tx in xs]
+    g = rand(tuple(tys[0].shape), 5)
+    ys[1].backward(rt.tensor(g), retain_graph=True)
+    ys[1].backward(rt.tensor(g))  # the retained columns are still intact
+    ys[0].backward(rt.tensor(g))
+    tys[1].backward(torch.tensor(g), retain_graph=True)
+    tys[1].backward(torch.tensor(g))
+    tys[0].backward(torch.tensor(g))
+    close(w.grad, tw.grad)
+    for (x, tx), y, ty in zip(xs, ys, tys):
+        close(y, ty)
+        close(x.grad, tx.grad)

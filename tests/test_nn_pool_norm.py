@@ -309,12 +309,19 @@ def test_dropout_identity_cases_and_module():
         nn.Dropout(-0.1)
     m = nn.Dropout(0.25)
     assert repr(m) == repr(torch.nn.Dropout(0.25))
+    with pytest.raises(rt.AutogradError, match="in-place"):
+        F.dropout(x, 0.5, inplace=True)
+    z = rt.ones(1000)
+    rt.manual_seed(2)
+    assert F.dropout(z, 0.5, inplace=True) is z
+    rt.manual_seed(2)
+    np.testing.assert_array_equal(z.numpy(), F.dropout(rt.ones(1000), 0.5).numpy())
     m.eval()
     assert m(x) is x
 
 
 def test_results_do_not_depend_on_the_thread_count():
-    a = rand((8, 16, 20, 20), 3)
+    a = rand((8, 16, 48, 48), 3)  # large enough for the kernels' parallel paths
     x = rt.tensor(a, requires_grad=True)
     rm, rv = rt.zeros(16), rt.ones(16)
 
@@ -340,3 +347,41 @@ def test_results_do_not_depend_on_the_thread_count():
         rt.set_num_threads(old)
     for p, q in zip(one, two):
         np.testing.assert_array_equal(p, q)
+
+
+def _child_ops(x, xs, w, q):
+    # only this module's ops (and the GEMM) run in the child; results are read through numpy
+    outs = [
+        F.max_pool2d(x, 2),
+        F.max_pool2d(x, 3, 2, 1),
+        F.batch_norm(x, None, None, training=True),
+        F.softmax(x, 1),
+        F.dropout(x, 0.5),
+        F.conv2d(xs, w, padding=1),
+    ]
+    q.put([float(np.sum(o.numpy())) for o in outs])
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork()")
+def test_kernels_run_in_a_forked_child_after_parallel_use():
+    import multiprocessing as mp
+
+    old = rt.get_num_threads()
+    try:
+        rt.set_num_threads(2)
+        x = rt.tensor(rand((32, 64, 32, 32)))
+        xs, w = rt.tensor(rand((4, 64, 32, 32), 1)), rt.tensor(rand((8, 64, 3, 3), 2))
+        F.max_pool2d(x, 3, 2, 1)  # the parent's OpenMP team exists now
+        F.batch_norm(x, None, None, training=True)
+        ctx = mp.get_context("fork")
+        q = ctx.Queue()
+        p = ctx.Process(target=_child_ops, args=(x, xs, w, q))
+        p.start()
+        p.join(60)
+        alive = p.is_alive()
+        if alive:
+            p.kill()
+        assert not alive, "a kernel hung in the forked child"
+        assert p.exitcode == 0 and len(q.get(timeout=5)) == 6
+    finally:
+        rt.set_num_threads(old)

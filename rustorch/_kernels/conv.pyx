@@ -8,6 +8,8 @@ bias (and, in backward, the same GEMM yields the bias gradient as the last colum
 The Python layer (rustorch/nn/_conv.py) validates every shape before calling these.
 """
 
+import os
+
 cimport numpy as cnp
 from cython.parallel cimport prange
 
@@ -21,16 +23,32 @@ cdef extern from "rt_conv.h":
     void rt_fill_f32(float *p, Py_ssize_t n, float v) noexcept nogil
     void rt_bias_grad(const float *g, float *gb, Py_ssize_t N, Py_ssize_t C, Py_ssize_t L,
                       Py_ssize_t c) noexcept nogil
-    void rt_wgrad_row(const float *part, Py_ssize_t B, Py_ssize_t M, Py_ssize_t Kp, Py_ssize_t K,
-                      Py_ssize_t m, float *gw, float *gb) noexcept nogil
+    void rt_wgrad_rows(const float *partT, Py_ssize_t N, Py_ssize_t G, Py_ssize_t OCg,
+                       Py_ssize_t Kp, Py_ssize_t K, Py_ssize_t g, Py_ssize_t k, float *gw,
+                       float *gb) noexcept nogil
 
 cdef int _nthreads = 1
 cdef Py_ssize_t PAR_MIN = 1 << 18  # parallel regions cost ms when the other core is busy
 
 
+# In a child made by fork(), GNU libgomp still lists the parent's worker threads in its pool
+# and a parallel region can wait for them forever: children run serial.
+cdef bint _forked = False
+
+
+def _after_fork_in_child():
+    global _forked, _nthreads
+    _forked = True
+    _nthreads = 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def set_num_threads(int n):
     global _nthreads
-    _nthreads = n if n > 0 else 1
+    _nthreads = 1 if (_forked or n < 1) else n
 
 
 cdef rt_conv_geom _geom(tuple gm):
@@ -99,22 +117,23 @@ def pack_weight(cnp.ndarray w, cnp.ndarray b, cnp.ndarray out, Py_ssize_t M, Py_
             po[m * (K + 1) + K] = pb[m] if pb != NULL else 0.0
 
 
-def fold_wgrad(cnp.ndarray part, Py_ssize_t B, Py_ssize_t M, Py_ssize_t Kp, Py_ssize_t K,
-               cnp.ndarray gw, cnp.ndarray gb):
-    """gw (M, K) = sum_b part[b, :, :K]; gb (M) = sum_b part[b, :, K] when Kp == K + 1."""
-    cdef const float* pp = <const float*>cnp.PyArray_DATA(part)
+def fold_wgrad(cnp.ndarray partT, Py_ssize_t N, Py_ssize_t G, Py_ssize_t OCg, Py_ssize_t Kp,
+               Py_ssize_t K, cnp.ndarray gw, cnp.ndarray gb):
+    """gw (G*OCg, K) = sum_n partT[n*G + g, :K, :]^T; gb (G*OCg) = the row K when Kp == K + 1.
+    partT is (N*G, Kp, OCg)."""
+    cdef const float* pp = <const float*>cnp.PyArray_DATA(partT)
     cdef float* pw = <float*>cnp.PyArray_DATA(gw)
     cdef float* pb = NULL
-    cdef Py_ssize_t m
+    cdef Py_ssize_t t
     if gb is not None:
         pb = <float*>cnp.PyArray_DATA(gb)
     with nogil:
-        if _nthreads > 1 and M > 1 and B * M * Kp >= PAR_MIN:
-            for m in prange(M, num_threads=_nthreads, schedule="static"):
-                rt_wgrad_row(pp, B, M, Kp, K, m, pw, pb)
+        if _nthreads > 1 and G * Kp > 1 and N * G * Kp * OCg >= PAR_MIN:
+            for t in prange(G * Kp, num_threads=_nthreads, schedule="static"):
+                rt_wgrad_rows(pp, N, G, OCg, Kp, K, t // Kp, t % Kp, pw, pb)
         else:
-            for m in range(M):
-                rt_wgrad_row(pp, B, M, Kp, K, m, pw, pb)
+            for t in range(G * Kp):
+                rt_wgrad_rows(pp, N, G, OCg, Kp, K, t // Kp, t % Kp, pw, pb)
 
 
 def bias_grad(cnp.ndarray g, cnp.ndarray gb, Py_ssize_t N, Py_ssize_t C, Py_ssize_t L):

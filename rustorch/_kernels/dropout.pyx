@@ -6,6 +6,8 @@ mantissa), so a dropout mask equals ``rand(n) >= p`` drawn from the same generat
 it is the same whatever the thread count.
 """
 
+import os
+
 cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.stdint cimport uint8_t, uint64_t
@@ -16,9 +18,24 @@ cdef int _nthreads = 1
 cdef Py_ssize_t PAR_MIN = 1 << 17  # parallel regions cost ms when the other core is busy
 
 
+# In a child made by fork(), GNU libgomp still lists the parent's worker threads in its pool
+# and a parallel region can wait for them forever: children run serial.
+cdef bint _forked = False
+
+
+def _after_fork_in_child():
+    global _forked, _nthreads
+    _forked = True
+    _nthreads = 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def set_num_threads(int n):
     global _nthreads
-    _nthreads = n if n > 0 else 1
+    _nthreads = 1 if (_forked or n < 1) else n
 
 
 cdef inline uint64_t _mix(uint64_t seed, uint64_t ctr) noexcept nogil:

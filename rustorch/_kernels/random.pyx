@@ -38,8 +38,12 @@ def uniform(cnp.ndarray out, uint64_t seed, uint64_t offset, float low, float hi
     cdef Py_ssize_t n = cnp.PyArray_SIZE(out), i
     cdef float span = high - low
     with nogil:
-        for i in prange(n, num_threads=_nthreads if n >= 1 << 16 else 1, schedule="static"):
-            po[i] = low + span * (<float>(_mix(seed, offset + i) >> 40) * (1.0 / 16777216.0))
+        if _nthreads > 1 and n >= 1 << 16:
+            for i in prange(n, num_threads=_nthreads, schedule="static"):
+                po[i] = low + span * (<float>(_mix(seed, offset + i) >> 40) * (1.0 / 16777216.0))
+        else:
+            for i in range(n):
+                po[i] = low + span * (<float>(_mix(seed, offset + i) >> 40) * (1.0 / 16777216.0))
 
 
 def normal(cnp.ndarray out, uint64_t seed, uint64_t offset, float mean, float std):
@@ -49,11 +53,18 @@ def normal(cnp.ndarray out, uint64_t seed, uint64_t offset, float mean, float st
     cdef uint64_t h
     cdef double u1, u2
     with nogil:
-        for i in prange(n, num_threads=_nthreads if n >= 1 << 14 else 1, schedule="static"):
-            h = _mix(seed, offset + i)
-            u1 = (<double>(h >> 40) + 1.0) * (1.0 / 16777216.0)
-            u2 = <double>(h & 0xFFFFFF) * (1.0 / 16777216.0)
-            po[i] = mean + std * <float>(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2))
+        if _nthreads > 1 and n >= 1 << 14:
+            for i in prange(n, num_threads=_nthreads, schedule="static"):
+                h = _mix(seed, offset + i)
+                u1 = (<double>(h >> 40) + 1.0) * (1.0 / 16777216.0)
+                u2 = <double>(h & 0xFFFFFF) * (1.0 / 16777216.0)
+                po[i] = mean + std * <float>(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2))
+        else:
+            for i in range(n):
+                h = _mix(seed, offset + i)
+                u1 = (<double>(h >> 40) + 1.0) * (1.0 / 16777216.0)
+                u2 = <double>(h & 0xFFFFFF) * (1.0 / 16777216.0)
+                po[i] = mean + std * <float>(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2))
 
 
 def integers(cnp.ndarray out, uint64_t seed, uint64_t offset, int64_t low, uint64_t span):
@@ -85,5 +96,9 @@ def bernoulli_mask(cnp.ndarray out, uint64_t seed, uint64_t offset, float p):
     cdef float* po = <float*>cnp.PyArray_DATA(out)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(out), i
     with nogil:
-        for i in prange(n, num_threads=_nthreads if n >= 1 << 16 else 1, schedule="static"):
-            po[i] = 1.0 if (<float>(_mix(seed, offset + i) >> 40) * (1.0 / 16777216.0)) >= p else 0.0
+        if _nthreads > 1 and n >= 1 << 16:
+            for i in prange(n, num_threads=_nthreads, schedule="static"):
+                po[i] = 1.0 if (<float>(_mix(seed, offset + i) >> 40) * (1.0 / 16777216.0)) >= p else 0.0
+        else:
+            for i in range(n):
+                po[i] = 1.0 if (<float>(_mix(seed, offset + i) >> 40) * (1.0 / 16777216.0)) >= p else 0.0

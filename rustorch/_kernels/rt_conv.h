@@ -167,25 +167,30 @@ static inline void rt_fill_f32(float *p, ptrdiff_t n, float v) {
     for (ptrdiff_t i = 0; i < n; i++) p[i] = v;
 }
 
-/* out[m, k] = sum over b of part[b, m, k] for one row m (part is B x M x Kp), split into the
- * weight gradient (k < K) and, when Kp == K + 1, the bias gradient (k == K). Fixed summation
- * order whatever the thread count. */
-static void rt_wgrad_row(const float *part, ptrdiff_t B, ptrdiff_t M, ptrdiff_t Kp, ptrdiff_t K,
-                         ptrdiff_t m, float *gw, float *gb) {
-    const ptrdiff_t bs = M * Kp;
-    const float *p0 = part + m * Kp;
-    float *dst = gw + m * K;
-    for (ptrdiff_t k = 0; k < K; k++) dst[k] = p0[k];
-    for (ptrdiff_t b = 1; b < B; b++) {
-        const float *p = p0 + b * bs;
-        for (ptrdiff_t k = 0; k < K; k++) dst[k] += p[k];
-    }
-    if (Kp > K && gb) {
-        float s = 0.0f;
-        for (ptrdiff_t b = 0; b < B; b++) s += p0[b * bs + K];
-        gb[m] = s;
+/* Weight gradient fold. The per-image GEMMs produce partT[n*G + g] = col[n, g] @ dout[n, g]^T,
+ * a (Kp x OCg) block (this orientation packs better than dout @ col^T). Row k of group g:
+ * gw[g*OCg + m, k] = sum_n partT[n*G + g, k, m] for k < K, and the bias gradient from row
+ * k == K when Kp == K + 1. The sum over images runs in a fixed order. */
+static void rt_wgrad_rows(const float *partT, ptrdiff_t N, ptrdiff_t G, ptrdiff_t OCg,
+                          ptrdiff_t Kp, ptrdiff_t K, ptrdiff_t g, ptrdiff_t k, float *gw,
+                          float *gb) {
+    float acc[256];
+    for (ptrdiff_t m0 = 0; m0 < OCg; m0 += 256) {
+        const ptrdiff_t len = OCg - m0 < 256 ? OCg - m0 : 256;
+        const float *p = partT + (g * Kp + k) * OCg + m0;
+        for (ptrdiff_t m = 0; m < len; m++) acc[m] = p[m];
+        for (ptrdiff_t n = 1; n < N; n++) {
+            const float *q = p + n * G * Kp * OCg;
+            for (ptrdiff_t m = 0; m < len; m++) acc[m] += q[m];
+        }
+        if (k < K) {
+            for (ptrdiff_t m = 0; m < len; m++) gw[(g * OCg + m0 + m) * K + k] = acc[m];
+        } else if (gb) {
+            for (ptrdiff_t m = 0; m < len; m++) gb[g * OCg + m0 + m] = acc[m];
+        }
     }
 }
+
 /* gb[c] = sum over n and l of g (N, C, L), in a fixed order */
 static void rt_bias_grad(const float *g, float *gb, ptrdiff_t N, ptrdiff_t C, ptrdiff_t L,
                          ptrdiff_t c) {

@@ -13,7 +13,7 @@ from math import prod
 from rustorch._creation import default_generator
 from rustorch._kernels import _dispatch
 from rustorch._kernels import dropout as _dk
-from rustorch.errors import DTypeError
+from rustorch.errors import AutogradError, DTypeError
 from rustorch.ops._common import BOOL, F32, Tensor, _empty, _wrap, _wrap_dim, desc, grad_on, record
 
 _lk, _ = _dispatch.load("loss")
@@ -96,10 +96,19 @@ def dropout(input, p=0.5, training=True, inplace=False):
     x = input._data
     if x.dtype is not F32:
         raise DTypeError(f"dropout(): expected a float32 tensor, got {desc(input)}")
-    if inplace:
-        raise DTypeError("dropout(): inplace=True is not supported by rustorch")
     p = float(p)
     if not training or p == 0.0 or x.size == 0:
+        return input
+    if inplace:
+        # like rustorch's other in-place ops: not recorded by autograd
+        if input._rg and grad_on():
+            raise AutogradError(
+                "dropout(inplace=True): a tensor that requires grad is being used in an in-place "
+                "operation (use inplace=False, or run under no_grad())"
+            )
+        g = default_generator
+        mask = _empty(x.shape, BOOL)
+        _dk.forward(x, x, mask, g.seed, g._take(x.size), p, 0.0 if p == 1.0 else 1.0 / (1.0 - p))
         return input
     out = _empty(x.shape, F32)
     mask = _empty(x.shape, BOOL)
@@ -108,9 +117,10 @@ def dropout(input, p=0.5, training=True, inplace=False):
     _dk.forward(x, out, mask, g.seed, g._take(x.size), p, scale)
     r = _wrap(out)
     if input._rg and grad_on():
+        shape = x.shape
 
         def dropout_bw(gr):
-            gx = _empty(x.shape, F32)
+            gx = _empty(shape, F32)
             _dk.backward(gr._data, mask, gx, scale)
             return (_wrap(gx),)
 

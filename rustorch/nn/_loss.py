@@ -143,10 +143,11 @@ def nll_loss(
     out, scale = _finish(loss, tl, tw, reduction, target._data.shape)
     r = _wrap(out)
     if input._rg and grad_on():
+        shape = x.shape
 
         def nll_bw(g):
             gs, per = _gscale(g, scale)
-            gx = _empty(x.shape, F32)
+            gx = _empty(shape, F32)
             _lk.nll_bwd(t, outer, C, inner, w, ign, gs, per, gx)
             return (_wrap(gx),)
 

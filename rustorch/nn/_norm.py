@@ -3,13 +3,14 @@
 Training normalises with the batch statistics (two-pass variance, accumulated in double) and
 updates running_mean / running_var in place like torch: new = (1 - momentum) * old +
 momentum * batch statistic, with the unbiased variance. Evaluation uses the running
-statistics. The kernel saves only the per-channel mean and 1/std for backward.
+statistics. The kernel saves only the per-channel mean (as a float plus its rounding error, so
+x - mean stays accurate when the mean is large relative to the spread) and 1/std for backward.
 """
 
 from math import prod
 
 from rustorch._kernels import _dispatch
-from rustorch.errors import DTypeError, ShapeError
+from rustorch.errors import AutogradError, DTypeError, ShapeError
 from rustorch.ops._common import F32, Tensor, _empty, _wrap, desc, grad_on, record
 
 _nk, _ = _dispatch.load("norm")
@@ -69,7 +70,10 @@ def batch_norm(
         (running_mean is not None and running_mean._rg)
         or (running_var is not None and running_var._rg)
     ):
-        raise ShapeError("batch_norm(): running statistics must not require grad in training")
+        raise AutogradError(
+            "batch_norm(): running_mean / running_var are updated in place in training and must "
+            "not require grad"
+        )
     mom = 0.0 if momentum is None else float(momentum)
     eps = float(eps)
     y = _empty(x.shape, F32)
