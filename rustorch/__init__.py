@@ -56,7 +56,11 @@ long = int64
 from rustorch import autograd, nn, optim  # noqa: E402
 from rustorch._interop import from_dlpack, from_torch  # noqa: E402
 from rustorch._interop import install as _install_interop  # noqa: E402
+from rustorch.nn.functional import log_softmax, softmax  # noqa: E402
 from rustorch.serialization import load, save  # noqa: E402
+
+Tensor.softmax = lambda self, dim, dtype=None: softmax(self, dim)
+Tensor.log_softmax = lambda self, dim, dtype=None: log_softmax(self, dim)
 
 _install_interop()  # Tensor.to_torch / __dlpack__ / __dlpack_device__ (zero-copy exchange)
 
