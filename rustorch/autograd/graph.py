@@ -97,6 +97,29 @@ def _accumulate(leaf, g, ops, handed):
 
 
 OPS = None  # rustorch.ops, set when it is imported (kept out of the import cycle)
+_wrap = None  # rustorch._tensor._wrap, set with OPS
+_ew = None  # the elementwise kernel module, set with OPS
+_ONE = None  # a float32 1.0 array, set with OPS
+
+
+class _Ops:
+    """The four array operations the engine needs, on kernels directly (no op-layer overhead)."""
+
+    @staticmethod
+    def ones_like_data(t):
+        return _wrap(_ew.fill_like(_ONE, t._data.shape))
+
+    @staticmethod
+    def clone_detached(g):
+        return _wrap(g._data.copy())  # storage copy
+
+    @staticmethod
+    def add_inplace(acc, g):
+        _ew.binary(0, acc._data, g._data, acc._data)
+
+    @staticmethod
+    def add_grads(a, b):
+        return _wrap(_ew.binary_new(0, a._data, b._data))
 
 
 def backward(tensor, grad, retain_graph):

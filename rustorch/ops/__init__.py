@@ -279,6 +279,9 @@ Tensor.data = property(lambda self: self.detach(), _set_data)
 
 from rustorch.autograd import graph as _graph  # noqa: E402
 
-_graph.OPS = __import__("rustorch.ops", fromlist=["ops"])
+_graph.OPS = _graph._Ops
+_graph._wrap = _wrap
+_graph._ew = _ew
+_graph._ONE = _ONE
 
 __all__ = [n for n in dir() if not n.startswith("_")] + ["linalg", "reduction"]
