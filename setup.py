@@ -207,7 +207,9 @@ def _extensions():
         return kernels
     # Python semantics kept exactly (bounds checks, negative indices, Python division).
     py = [Extension("rustorch." + r.replace("/", "."), [f"rustorch/{r}.py"]) for r in _py_modules()]
-    return kernels + cythonize(py, compiler_directives={"language_level": 3}, annotate=annotate)
+    # annotation_typing off: type hints stay documentation, never C-level argument checks
+    directives = {"language_level": 3, "annotation_typing": False}
+    return kernels + cythonize(py, compiler_directives=directives, annotate=annotate)
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def _to_array(data, op):
     return arr
 
 
-def tensor(data, dtype=None, device=None, requires_grad=False):
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of data (floats -> float32, ints -> int64, bools -> bool)."""
     _device(device)
     arr = _to_array(data, "tensor")
@@ -88,7 +88,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
 as_tensor = tensor
 
 
-def from_numpy(arr):
+def from_numpy(arr: np.ndarray) -> Tensor:
     """A tensor sharing arr's memory (no copy). arr must be C-contiguous float32/int64/bool."""
     if not isinstance(arr, np.ndarray):
         raise DTypeError(f"from_numpy(): expected np.ndarray (got {type(arr).__name__})")
@@ -141,13 +141,13 @@ def _finish(arr, requires_grad):
     return t
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
+def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     _device(device)
     dt = _resolve_dtype(dtype) or _dtype.float32
     return _finish(np.empty(_size(size, "empty"), dt.np), requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     _device(device)
     dt = _resolve_dtype(dtype) or _dtype.float32
     return _finish(np.zeros(_size(size, "zeros"), dt.np), requires_grad)
@@ -167,13 +167,13 @@ def _filled(shape, value, dt):
     return arr
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     _device(device)
     dt = _resolve_dtype(dtype) or _dtype.float32
     return _finish(_filled(_size(size, "ones"), 1, dt), requires_grad)
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor of shape size filled with fill_value (dtype inferred from the value like torch)."""
     _device(device)
     dt = _resolve_dtype(dtype)
@@ -195,27 +195,27 @@ def _like(t, dtype):
     return t._data.shape, (_resolve_dtype(dtype) or t.dtype)
 
 
-def zeros_like(input, dtype=None, device=None, requires_grad=False):
+def zeros_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     s, dt = _like(input, dtype)
     return _finish(np.zeros(s, dt.np), requires_grad)
 
 
-def ones_like(input, dtype=None, device=None, requires_grad=False):
+def ones_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     s, dt = _like(input, dtype)
     return _finish(_filled(s, 1, dt), requires_grad)
 
 
-def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     s, dt = _like(input, dtype)
     return _finish(_filled(s, fill_value, dt), requires_grad)
 
 
-def empty_like(input, dtype=None, device=None, requires_grad=False):
+def empty_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     s, dt = _like(input, dtype)
     return _finish(np.empty(s, dt.np), requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Values from start to end (exclusive) by step; int64 when all arguments are ints."""
     _device(device)
     if end is None:
@@ -242,14 +242,14 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     return _finish(np.ascontiguousarray(arr), requires_grad)
 
 
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     _device(device)
     dt = _resolve_dtype(dtype) or _dtype.float32
     arr = np.linspace(start, end, int(steps)).astype(dt.np)
     return _finish(arr, requires_grad)
 
 
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     _device(device)
     dt = _resolve_dtype(dtype) or _dtype.float32
     m = n if m is None else m
@@ -325,7 +325,7 @@ def _float_only(dtype, op):
         raise DTypeError(f"{op}(): only float32 is supported, got dtype={dt}")
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform [0, 1) float32 from our counter-based generator (not torch's stream)."""
     _device(device)
     _float_only(dtype, "rand")
@@ -335,7 +335,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     return _finish(arr, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal float32 from our counter-based generator (not torch's stream)."""
     _device(device)
     _float_only(dtype, "randn")
@@ -345,15 +345,15 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     return _finish(arr, requires_grad)
 
 
-def rand_like(input, *, generator=None):
+def rand_like(input, *, generator=None) -> Tensor:
     return rand(input.shape, generator=generator)
 
 
-def randn_like(input, *, generator=None):
+def randn_like(input, *, generator=None) -> Tensor:
     return randn(input.shape, generator=generator)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None):
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None) -> Tensor:
     """Uniform integers in [low, high) as int64."""
     _device(device)
     if size is None and isinstance(high, (tuple, list)):  # randint(high, size), like torch
@@ -375,7 +375,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     return t if dt is None else t.to(dt)
 
 
-def randperm(n, *, generator=None, dtype=None, device=None):
+def randperm(n, *, generator=None, dtype=None, device=None) -> Tensor:
     """A random permutation of 0..n-1 (int64)."""
     _device(device)
     arr = np.empty((int(n),), NP_I64)

@@ -52,7 +52,7 @@ def _check(a, b, op):
         raise DTypeError(f"{op}(): rustorch matmul supports float32 only, got {descs(a, b)}")
 
 
-def matmul(input, other):
+def matmul(input, other) -> Tensor:
     """Matrix product with torch.matmul's rules, including broadcast batch dims."""
     _check(input, other, "matmul")
     a, b = input._data, other._data
@@ -143,7 +143,7 @@ def _sum_batch(x, own_batch, batch, sum_arr):
     return sum_arr(x, dims).reshape(tuple(own_batch) + x.shape[-2:])
 
 
-def mm(input, mat2):
+def mm(input, mat2) -> Tensor:
     """2-D @ 2-D only."""
     _check(input, mat2, "mm")
     if input._data.ndim != 2 or mat2._data.ndim != 2:
@@ -156,7 +156,7 @@ def mm(input, mat2):
     return matmul(input, mat2)
 
 
-def bmm(input, mat2):
+def bmm(input, mat2) -> Tensor:
     """3-D @ 3-D with equal batch sizes."""
     _check(input, mat2, "bmm")
     a, b = input._data, mat2._data
@@ -171,7 +171,7 @@ def bmm(input, mat2):
     return matmul(input, mat2)
 
 
-def dot(input, other):
+def dot(input, other) -> Tensor:
     _check(input, other, "dot")
     if input._data.ndim != 1 or other._data.ndim != 1:
         raise ShapeError(f"dot(): 1D tensors expected, but got {descs(input, other)}")

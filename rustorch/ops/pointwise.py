@@ -162,7 +162,7 @@ def _unb(g, shape):
 
 
 # ---- arithmetic -------------------------------------------------------------------------------
-def add(input, other, *, alpha=1):
+def add(input, other, *, alpha=1) -> Tensor:
     """input + alpha * other, with broadcasting."""
     if alpha != 1:
         other = mul(other, alpha)
@@ -179,7 +179,7 @@ def add(input, other, *, alpha=1):
     return r
 
 
-def sub(input, other, *, alpha=1):
+def sub(input, other, *, alpha=1) -> Tensor:
     """input - alpha * other, with broadcasting."""
     if alpha != 1:
         other = mul(other, alpha)
@@ -207,7 +207,7 @@ def rsub(input, other, *, alpha=1):
     return sub(other, input, alpha=alpha)
 
 
-def mul(input, other):
+def mul(input, other) -> Tensor:
     """input * other, with broadcasting."""
     ad, bd = operands(input, other, "mul")
     out = _binary_new(MUL, ad, bd)
@@ -231,7 +231,7 @@ def mul(input, other):
     return r
 
 
-def div(input, other, *, rounding_mode=None):
+def div(input, other, *, rounding_mode=None) -> Tensor:
     """input / other (true division: integer inputs give float32), with broadcasting."""
     ad, bd = operands(input, other, "div")
     if rounding_mode is not None:
@@ -279,7 +279,7 @@ def _int_divmod(code, a, b, op):
     return _wrap(out)
 
 
-def remainder(input, other):
+def remainder(input, other) -> Tensor:
     """Python-style modulus (the result takes the divisor's sign), like torch.remainder."""
     r = _int_divmod(REM, input, other, "remainder")
     if (_rg(input) or _rg(other)) and grad_on():
@@ -299,12 +299,12 @@ def remainder(input, other):
     return r
 
 
-def floor_divide(input, other):
+def floor_divide(input, other) -> Tensor:
     """floor(input / other), like torch.floor_divide and `//` (no gradient)."""
     return _int_divmod(FLOORDIV, input, other, "floor_divide")
 
 
-def neg(input):
+def neg(input) -> Tensor:
     """-input."""
     t = _need(input, "neg")
     d = t._data
@@ -389,37 +389,37 @@ _UNARY_BW = {
 }
 
 
-def exp(input):
+def exp(input) -> Tensor:
     """e ** input."""
     return _unary_f(U_EXP, input, "exp", "ExpBackward0", "exp")
 
 
-def log(input):
+def log(input) -> Tensor:
     """Natural logarithm (NaN below 0, -inf at 0)."""
     return _unary_f(U_LOG, input, "log", "LogBackward0", "log")
 
 
-def sqrt(input):
+def sqrt(input) -> Tensor:
     return _unary_f(U_SQRT, input, "sqrt", "SqrtBackward0", "sqrt")
 
 
-def tanh(input):
+def tanh(input) -> Tensor:
     return _unary_f(U_TANH, input, "tanh", "TanhBackward0", "tanh")
 
 
-def sigmoid(input):
+def sigmoid(input) -> Tensor:
     return _unary_f(U_SIGMOID, input, "sigmoid", "SigmoidBackward0", "sigmoid")
 
 
-def sin(input):
+def sin(input) -> Tensor:
     return _unary_f(U_SIN, input, "sin", "SinBackward0", "sin")
 
 
-def cos(input):
+def cos(input) -> Tensor:
     return _unary_f(U_COS, input, "cos", "CosBackward0", "cos")
 
 
-def abs(input):
+def abs(input) -> Tensor:
     t = _need(input, "abs")
     d = t._data
     if d.dtype is I64:
@@ -434,7 +434,7 @@ def abs(input):
 absolute = abs
 
 
-def relu(input):
+def relu(input) -> Tensor:
     """max(input, 0); NaN stays NaN like torch."""
     t = _need(input, "relu")
     d = t._data
@@ -469,7 +469,7 @@ def rsqrt(input):
     return reciprocal(sqrt(input))
 
 
-def pow(input, exponent):
+def pow(input, exponent) -> Tensor:
     """input ** exponent; either may be a number (torch's fast paths for 2, 0.5, -1 ...)."""
     if type(input) is Tensor and type(exponent) is not Tensor:
         val, kind = _scalar(exponent, "pow")
@@ -573,12 +573,12 @@ def _rpow_scalar(s, t):
     return r
 
 
-def maximum(input, other):
+def maximum(input, other) -> Tensor:
     """Elementwise max; NaN propagates; tied gradients are split in half like torch."""
     return _extreme(MAXIMUM, input, other, "maximum", "MaximumBackward0")
 
 
-def minimum(input, other):
+def minimum(input, other) -> Tensor:
     """Elementwise min; NaN propagates; tied gradients are split in half like torch."""
     return _extreme(MINIMUM, input, other, "minimum", "MinimumBackward0")
 
@@ -603,7 +603,7 @@ def _extreme(code, a, b, op, name):
     return r
 
 
-def clamp(input, min=None, max=None):
+def clamp(input, min=None, max=None) -> Tensor:
     """Limit input to [min, max]; NaN stays NaN; min > max gives max everywhere like torch."""
     t = _need(input, "clamp")
     if min is None and max is None:
@@ -680,27 +680,27 @@ def _cmp(code, a, b, op):
     return _wrap(out)
 
 
-def eq(input, other):
+def eq(input, other) -> Tensor:
     return _cmp(EQ, input, other, "eq")
 
 
-def ne(input, other):
+def ne(input, other) -> Tensor:
     return _cmp(NE, input, other, "ne")
 
 
-def lt(input, other):
+def lt(input, other) -> Tensor:
     return _cmp(LT, input, other, "lt")
 
 
-def le(input, other):
+def le(input, other) -> Tensor:
     return _cmp(LE, input, other, "le")
 
 
-def gt(input, other):
+def gt(input, other) -> Tensor:
     return _cmp(GT, input, other, "gt")
 
 
-def ge(input, other):
+def ge(input, other) -> Tensor:
     return _cmp(GE, input, other, "ge")
 
 
@@ -716,7 +716,7 @@ def equal(input, other) -> bool:
     return _all(eq(input, other)._data)
 
 
-def logical_not(input):
+def logical_not(input) -> Tensor:
     t = _need(input, "logical_not")
     d = cast_arr(t._data, BOOL)
     out = _empty(d.shape, BOOL)
@@ -724,11 +724,11 @@ def logical_not(input):
     return _wrap(out)
 
 
-def logical_and(input, other):
+def logical_and(input, other) -> Tensor:
     return _logic(MUL, input, other, "logical_and")
 
 
-def logical_or(input, other):
+def logical_or(input, other) -> Tensor:
     return _logic(ADD, input, other, "logical_or")
 
 
@@ -747,7 +747,7 @@ def bitwise_not(input):
     return logical_not(t)
 
 
-def where(condition, input, other):
+def where(condition, input, other) -> Tensor:
     """condition ? input : other, all three broadcast together.
 
     The gradient flows to the side each element was taken from."""

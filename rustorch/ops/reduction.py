@@ -107,7 +107,7 @@ def sum_to_shape(g, shape):
     return _wrap(sum_arr(g._data, dims).reshape(shape))
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None):
+def sum(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     """Sum over all elements or over dim (int or tuple); bool/int64 inputs sum to int64."""
     if type(input) is not Tensor:
         raise DTypeError(f"sum(): argument 'input' must be a Tensor, not {type(input).__name__}")
@@ -132,7 +132,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     return r
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None):
+def mean(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     """Mean over all elements or over dim; float32 only, like torch (NaN for empty)."""
     if type(input) is not Tensor:
         raise DTypeError(f"mean(): argument 'input' must be a Tensor, not {type(input).__name__}")
@@ -232,12 +232,12 @@ def _amaxmin(input, dim, keepdim, is_max, op):
     return r
 
 
-def amax(input, dim=(), keepdim=False):
+def amax(input, dim=(), keepdim=False) -> Tensor:
     """Max over dims (all when dim is () or None); gradient split among ties like torch."""
     return _amaxmin(input, None if dim == () else dim, keepdim, True, "amax")
 
 
-def amin(input, dim=(), keepdim=False):
+def amin(input, dim=(), keepdim=False) -> Tensor:
     return _amaxmin(input, None if dim == () else dim, keepdim, False, "amin")
 
 
@@ -333,12 +333,12 @@ def _argmaxmin(input, dim, keepdim, is_max, op):
     return _wrap(idx)
 
 
-def argmax(input, dim=None, keepdim=False):
+def argmax(input, dim=None, keepdim=False) -> Tensor:
     """Index of the max (first one on ties; a NaN counts as the max) as int64."""
     return _argmaxmin(input, dim, keepdim, True, "argmax")
 
 
-def argmin(input, dim=None, keepdim=False):
+def argmin(input, dim=None, keepdim=False) -> Tensor:
     return _argmaxmin(input, dim, keepdim, False, "argmin")
 
 

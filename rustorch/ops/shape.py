@@ -95,7 +95,7 @@ def _view(t, shape, name):
     return r
 
 
-def reshape(input, *shape):
+def reshape(input, *shape) -> Tensor:
     """A tensor with the same elements in a new shape (shares storage; one dim may be -1)."""
     shape = _infer(_shape_args(shape, "reshape"), input._data.size, "reshape", input)
     if shape == input._data.shape:
@@ -114,7 +114,7 @@ def reshape_as(input, other):
     return reshape(input, other.shape)
 
 
-def flatten(input, start_dim=0, end_dim=-1):
+def flatten(input, start_dim=0, end_dim=-1) -> Tensor:
     d = input._data
     if d.ndim == 0:
         return _view(input, (1,), "ViewBackward0")
@@ -141,13 +141,13 @@ def unflatten(input, dim, sizes):
     return _view(input, d.shape[:dd] + sizes + d.shape[dd + 1 :], "ViewBackward0")
 
 
-def unsqueeze(input, dim):
+def unsqueeze(input, dim) -> Tensor:
     d = input._data
     dd = _wrap_dim(dim, d.ndim + 1, "unsqueeze", d.shape)
     return _view(input, d.shape[:dd] + (1,) + d.shape[dd:], "UnsqueezeBackward0")
 
 
-def squeeze(input, dim=None):
+def squeeze(input, dim=None) -> Tensor:
     d = input._data
     if dim is None:
         shape = tuple(s for s in d.shape if s != 1)
@@ -158,7 +158,7 @@ def squeeze(input, dim=None):
     return _view(input, shape, "SqueezeBackward0")
 
 
-def permute(input, *dims):
+def permute(input, *dims) -> Tensor:
     """Reorder dims (a contiguous copy in rustorch)."""
     d = input._data
     dims = _shape_args(dims, "permute")
@@ -186,7 +186,7 @@ def permute(input, *dims):
     return r
 
 
-def transpose(input, dim0, dim1):
+def transpose(input, dim0, dim1) -> Tensor:
     d = input._data
     nd = d.ndim
     if nd == 0:
@@ -206,7 +206,7 @@ def transpose(input, dim0, dim1):
 swapaxes = transpose
 
 
-def t(input):
+def t(input) -> Tensor:
     if input._data.ndim > 2:
         raise ShapeError(
             f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D"
@@ -219,7 +219,7 @@ def t(input):
     return r
 
 
-def expand(input, *sizes):
+def expand(input, *sizes) -> Tensor:
     """Broadcast to sizes (-1 keeps a dim); a contiguous copy in rustorch."""
     d = input._data
     sizes = _shape_args(sizes, "expand")
@@ -269,7 +269,7 @@ def broadcast_to(input, shape):
     return expand(input, tuple(shape))
 
 
-def cat(tensors, dim=0):
+def cat(tensors, dim=0) -> Tensor:
     """Concatenate along dim; dtypes promote and 1-D empty tensors are skipped, like torch."""
     tensors = list(tensors)
     if not tensors:
@@ -339,7 +339,7 @@ def cat(tensors, dim=0):
 concat = concatenate = cat
 
 
-def stack(tensors, dim=0):
+def stack(tensors, dim=0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ShapeError("stack(): expected a non-empty list of Tensors")
@@ -564,7 +564,7 @@ def getitem(input, idx):
     return r
 
 
-def index_select(input, dim, index):
+def index_select(input, dim, index) -> Tensor:
     """Rows of input along dim picked by a 1-D int64 index (negative indices count from the end)."""
     d = input._data
     dd = _wrap_dim(dim, d.shape, "index_select")
