@@ -197,15 +197,23 @@ def test_run_fx_falls_back_per_node():
 
 
 def test_run_fx_runtime_fallback_for_unsupported_dtype():
+    """Without metadata the dtype shows only at run time: each failing native node switches to
+    torch for good and the call resumes from it (nothing runs twice)."""
+
     def f(x):
-        return torch.relu(x) * 2
+        return torch.relu(x) * 2 + torch.tanh(x).sum()
 
     gm = torch.fx.symbolic_trace(f)
     x = torch.randn(4, dtype=torch.float64)
-    with pytest.warns(FallbackWarning, match="failed natively"):
+    with pytest.warns(FallbackWarning, match="failed natively") as rec:
         out = rfx.run_fx(gm, x)
+    failed = [str(w.message) for w in rec if issubclass(w.category, FallbackWarning)]
+    assert len(failed) == 2 and "torch.relu" in failed[0] and "torch.tanh" in failed[1]
     assert out.dtype == torch.float64
     close(out, f(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FallbackWarning)
+        close(rfx.run_fx(gm, x), f(x))
 
 
 def test_strict_mode_run_fx_and_env(monkeypatch):
