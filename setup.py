@@ -23,6 +23,7 @@ from setuptools.command.build_ext import build_ext
 KERNELS = ["_config", "elementwise", "reduce", "indexing", "linalg", "random"]
 KERNELS += ["optim", "activation"]  # rustorch.optim updates, rustorch.nn activations
 KERNELS += ["conv", "pool", "norm", "loss", "dropout"]  # rustorch.nn conv/pool/norm/losses
+KERNELS += ["capi"]  # stable C-level API for downstream cimport (capi.pxd, docs/downstream.md)
 
 # Kernels compiled once per x86-64 ISA level; the dispatcher picks one at import.
 # name -> {level: extra flags}
@@ -135,12 +136,16 @@ class BuildExt(build_ext):
                 "-Wno-unreachable-code",
             ]
         extra = os.environ.get("RUSTORCH_CFLAGS", "").split()
+        # Release builds drop debug info (wheel size: 30 MB -> a few MB); RUSTORCH_CFLAGS=-g
+        # keeps it. Apple's linker has no -s (delocate/strip there); MSVC emits no DWARF.
+        strip = kind == "gcc" and sys.platform.startswith("linux")
+        strip = strip and not any(f.startswith("-g") for f in extra)
         for ext in self.extensions:
             isa = [f for f in ext.extra_compile_args if f.startswith("-m")]
             if kind == "msvc":
                 isa = sorted({MSVC_ISA[f] for f in isa if f in MSVC_ISA})
-            cflags = base + isa + extra
-            lflags = list(extra)
+            cflags = base + isa + (["-g0"] if strip else []) + extra
+            lflags = (["-s"] if strip else []) + list(extra)
             if use_omp:
                 cflags += omp_c
                 lflags += omp_l

@@ -150,6 +150,8 @@ def run(threads, rounds, quick):
                     "ratio": (t / r) if t else None,
                     "rustorch_gbps": (gb / r) if gb else None,
                     "torch_gbps": (gb / t) if (gb and t) else None,
+                    "rustorch_rounds": tr,
+                    "torch_rounds": tt,
                 }
             )
     rt_imp = import_time("rustorch")

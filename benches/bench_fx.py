@@ -9,7 +9,9 @@ rustorch in the compiled one). ``--cnn`` adds the small CNN of examples/compile_
 (two conv-bn-relu-pool blocks and a linear layer, 1x28x28 input).
 
 Both versions run in one process (the compiled one is a torch module), alternating round by
-round; each figure is the median over rounds of the mean time of a ~0.2 s repeat loop.
+round; each figure is the best over rounds of the mean time of a ~0.2 s repeat loop (the
+machine this was written on shares its cores with other jobs: the best round is the one least
+disturbed, for both columns alike).
 torch and rustorch are given the same thread count. "speedup" is eager time / compiled time.
 """
 
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import sys
 import time
 
@@ -114,7 +115,7 @@ def run(threads, rounds, batch, with_cnn):
                 for _ in range(rounds):
                     te.append(_time(fe))
                     tc.append(_time(fc))
-                e, c = statistics.median(te), statistics.median(tc)
+                e, c = min(te), min(tc)
                 rows.append((nt, f"{name} {kind}", e, c))
                 print(
                     f"threads {nt}  {name:34s} {kind:14s} eager {e * 1e6:9.1f} us   "

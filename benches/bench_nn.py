@@ -168,6 +168,8 @@ def run(threads, rounds):
                     "unit": unit,
                     "rustorch_rate": work / r / 1e9,
                     "torch_rate": (work / t / 1e9) if t else None,
+                    "rustorch_rounds": [t[name] for t in times["rustorch"]],
+                    "torch_rounds": [t[name] for t in times["torch"]],
                 }
             )
     return results

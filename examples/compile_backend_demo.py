@@ -1,11 +1,13 @@
 """torch.compile(model, backend="rustorch"): an MLP and a small CNN run on rustorch's kernels.
 
-Run: python examples/compile_backend_demo.py [--steps 5] [--batch 64]
+Run: python examples/compile_backend_demo.py [--steps 5] [--batch 64] [--threads 1]
 
 For each model: compile with backend="rustorch", check the compiled outputs against eager
 torch, train both copies for a few SGD steps (forward and backward graphs run on rustorch,
 the optimizer is torch's) and compare the parameters, then time an inference call and a
 training step of each, and list the ATen ops that ran natively (and any that fell back).
+torch and rustorch get the same thread count (default 1: on a machine whose cores are shared
+with other jobs, multi-threaded timings of both swing wildly).
 """
 
 from __future__ import annotations
@@ -72,8 +74,8 @@ def demo(name, model, x, y, steps, reps):
     model.zero_grad()
     print(f"outputs vs eager: max |diff| = {(out - ref(x)).abs().max().item():.2e}")
 
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    ropt = torch.optim.SGD(ref.parameters(), lr=0.05, momentum=0.9)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    ropt = torch.optim.SGD(ref.parameters(), lr=0.01, momentum=0.9)
     for step in range(steps):
         for m, o in ((compiled, opt), (ref, ropt)):
             o.zero_grad()
@@ -127,7 +129,12 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
+    import rustorch
+
+    torch.set_num_threads(args.threads)
+    rustorch.set_num_threads(args.threads)
     torch.manual_seed(0)
     n = args.batch
     demo(

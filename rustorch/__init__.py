@@ -67,6 +67,17 @@ _install_interop()  # Tensor.to_torch / __dlpack__ / __dlpack_device__ (zero-cop
 __all__ = [n for n in dir() if not n.startswith("_")]
 
 
+def get_include() -> str:
+    """Folder with the kernels' C headers (rt_*.h) and Cython declarations (*.pxd).
+
+    For downstream packages: add it to the C compiler's include_dirs; Cython finds the .pxd
+    files through the installed package (docs/downstream.md).
+    """
+    import os
+
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "_kernels")
+
+
 def __getattr__(name):  # rustorch.fx imports torch, so it loads only on first use
     if name == "fx":
         import importlib

@@ -30,6 +30,8 @@ def check() -> list:
     """Names of compiled modules older than their .py source (warns once if any)."""
     here = os.path.dirname(os.path.abspath(__file__))
     stale = []
+    if not os.path.isfile(os.path.join(os.path.dirname(here), "setup.py")):
+        return stale  # an installed wheel, not a source tree: pip does not keep file times
     for rel in MODULES:
         py = os.path.join(here, rel + ".py")
         for suf in importlib.machinery.EXTENSION_SUFFIXES:

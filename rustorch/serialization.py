@@ -261,7 +261,7 @@ def _check_table(table, data_size):
         if not isinstance(e, dict):
             raise _bad(f"corrupted header: tensor entry {i} is not an object")
         dt = e.get("dtype")
-        if dt not in _DTYPES:
+        if not isinstance(dt, str) or dt not in _DTYPES:  # a list/dict here is unhashable
             raise _bad(f"tensor {i}: dtype {dt!r} is not allowed (float32, int64, bool)")
         shape = e.get("shape")
         if (

@@ -182,6 +182,65 @@ def test_run_fx_aten_graph_with_backward_ops():
     close(a_rt[6], a_ref[6])
 
 
+@pytest.mark.parametrize(
+    "ks,stride,pad,dil,ceil",
+    [(2, None, 0, 1, False), (3, 2, 1, 1, False), (3, 1, 1, 1, True), (2, 2, 0, 2, False)],
+)
+def test_run_fx_max_pool_backward_from_indices(ks, stride, pad, dil, ceil):
+    """Non-overlapping windows scatter through the saved indices, overlapping ones add up."""
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    def f(x):
+        y = F.max_pool2d(x, ks, stride, pad, dil, ceil)
+        return torch.autograd.grad((y * y.detach().cos()).sum(), x)[0]
+
+    x = torch.randn(2, 3, 9, 11, requires_grad=True)
+    gm = make_fx(f, decomposition_table=rfx.decompositions())(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FallbackWarning)
+        close(rfx.run_fx(gm, x), f(x))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_run_fx_nll_loss_forward_backward(reduction):
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    w = torch.rand(5) + 0.5
+    target = torch.tensor([0, 4, -100, 2, 4, 1])
+
+    def f(x):
+        loss = F.cross_entropy(x, target, weight=w, ignore_index=-100, reduction=reduction)
+        return loss, torch.autograd.grad(loss.sum(), x)[0]
+
+    x = torch.randn(6, 5, requires_grad=True)
+    gm = make_fx(f, decomposition_table=rfx.decompositions())(x)
+    assert any("nll_loss_forward" in str(n.target) for n in gm.graph.nodes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FallbackWarning)
+        got = rfx.run_fx(gm, x)
+    want = f(x)
+    close(got[0], want[0].detach())
+    close(got[1], want[1])
+
+
+def test_run_fx_transposes_stay_views():
+    """A 2-D transpose is read through the GEMM's trans flags and returned as a torch view of
+    the same storage, like torch's own t()."""
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    def f(x, w, b):
+        return F.linear(x, w, b), w.t(), (x.t() @ x).t()
+
+    x, w, b = torch.randn(5, 4), torch.randn(3, 4), torch.randn(3)
+    gm = make_fx(f, decomposition_table=rfx.decompositions())(x, w, b)
+    y, wt, xtx = rfx.run_fx(gm, x, w, b)
+    close(y, F.linear(x, w, b))
+    assert wt.data_ptr() == w.data_ptr() and wt.stride() == w.t().stride()
+    close(xtx, (x.t() @ x).t())
+    src = rfx.compile_fx(gm).source
+    assert "M(" not in src  # no transpose was materialised
+
+
 def test_run_fx_falls_back_per_node():
     def f(x):
         return torch.special.erf(x).cumsum(0) + torch.relu(x)

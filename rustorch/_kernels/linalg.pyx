@@ -22,6 +22,7 @@ import os
 
 cimport numpy as cnp
 from cython.parallel cimport prange
+from cpython.pycapsule cimport PyCapsule_New
 from libc.stdint cimport int64_t
 
 cnp.import_array()
@@ -160,3 +161,8 @@ def isa_level():
 def kernel_info():
     """(ISA level, MR, NR) of the micro-kernel compiled into this module."""
     return RT_GEMM_ISA_NAME.decode(), RT_GEMM_MR, RT_GEMM_NR
+
+
+def _gemm_capsule():
+    """This build's serial rt_gemm as a PyCapsule (read by rustorch._kernels.capi)."""
+    return PyCapsule_New(<void*>rt_gemm, b"rustorch._kernels.rt_gemm", NULL)

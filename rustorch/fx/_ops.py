@@ -243,7 +243,7 @@ def _permute(x, dims):
     if nd == 2 and dims == [1, 0]:
         return _transpose2(x)
     if dims == list(range(nd)):
-        return materialize(x)
+        return x
     return O.permute(materialize(x), dims)
 
 
@@ -774,21 +774,39 @@ def _max_pool2d_with_indices(x, kernel_size, stride=(), padding=0, dilation=1, c
     )
 
 
+def _pair(v, default):
+    v = _ints(v) if v is not None else []
+    if isinstance(v, int):
+        return (v, v)
+    if len(v) == 0:
+        return default
+    return (v[0], v[0]) if len(v) == 1 else (v[0], v[1])
+
+
 @aten("max_pool2d_with_indices_backward.default")
 def _max_pool2d_with_indices_backward(
     g, x, kernel_size, stride, padding, dilation, ceil_mode, indices
 ):
-    # scatter-add g into the saved argmax positions (flat in-plane indices, torch's layout):
-    # the backward of index_select over the flattened planes, so overlapping windows add up
+    # send g to the saved argmax positions (flat in-plane indices, torch's layout)
     shape = tuple(x.shape)
     H, W = shape[-2:]
     P = prod(shape[:-2])
     L = prod(tuple(indices.shape)[-2:])
     base = O.reshape(O.mul(rt.arange(P), H * W), [P, 1])
     pos = O.reshape(O.add(O.reshape(indices, [P, L]), base), [-1])
+    gflat = O.reshape(g, [-1])
+    k = _pair(kernel_size, None)
+    s = _pair(stride, k)
+    d = _pair(dilation, (1, 1))
+    if all(s[i] >= d[i] * (k[i] - 1) + 1 for i in (0, 1)):
+        # windows do not overlap: every input element is the argmax of at most one window
+        gx = rt.zeros(P * H * W)
+        gx[pos] = gflat
+        return O.reshape(gx, list(shape))
+    # overlapping windows add up: the backward of index_select over the flattened planes
     with rt.enable_grad():
         z = rt.zeros(P * H * W).requires_grad_(True)
-        O.index_select(z, 0, pos).backward(O.reshape(g, [-1]))
+        O.index_select(z, 0, pos).backward(gflat)
     return O.reshape(_grad_or_zeros(z), list(shape))
 
 
@@ -838,29 +856,25 @@ def _adaptive_avg_pool2d_backward(g, x):
 
 
 # ---- batch norm --------------------------------------------------------------------------------
-def _bn_stats(x):
-    """Per-channel batch mean and biased variance over every dim but 1, and the count."""
-    dims = [0] + list(range(2, x.ndim))
-    n = prod(x.shape[d] for d in dims)
-    mean = O.mean(x, dims)
-    shape = [1, x.shape[1]] + [1] * (x.ndim - 2)
-    d = O.sub(x, O.reshape(mean, shape))
-    var = O.mean(O.mul(d, d), dims)
-    return mean, var, n
-
-
 def _bn_train(x, w, b, rm, rv, momentum, eps):
-    """(out, save_mean, save_invstd, new_running_mean, new_running_var), functionally."""
-    mean, var, n = _bn_stats(x)
-    out = F.batch_norm(x, mean, var, w, b, training=False, momentum=0.0, eps=eps)
+    """(out, save_mean, save_invstd, new_running_mean, new_running_var), functionally.
+
+    One fused batch-norm pass computes the output and the batch statistics: with momentum 1
+    and zeroed "running" buffers, the kernel leaves the batch mean and the unbiased batch
+    variance in them."""
+    C = x.shape[1]
+    n = prod(x.shape) // max(C, 1)
+    mean = rt.zeros(C)
+    uvar = rt.zeros(C)
+    out = F.batch_norm(x, mean, uvar, w, b, training=True, momentum=1.0, eps=eps)
+    var = O.mul(uvar, (n - 1) / n) if n > 1 else uvar
     invstd = O.rsqrt(O.add(var, eps))
     m = 0.0 if momentum is None else float(momentum)
     new_rm = new_rv = None
     if rm is not None:
         new_rm = O.add(O.mul(rm, 1.0 - m), O.mul(mean, m))
     if rv is not None:
-        unbiased = O.mul(var, n / (n - 1)) if n > 1 else var
-        new_rv = O.add(O.mul(rv, 1.0 - m), O.mul(unbiased, m))
+        new_rv = O.add(O.mul(rv, 1.0 - m), O.mul(uvar, m))
     return out, mean, invstd, new_rm, new_rv
 
 
@@ -1026,7 +1040,8 @@ _OPERATORS = [
 _TORCH_NAMES = """abs add amax amin argmax argmin bmm cat chunk clamp clip concat cos div dot
 eq exp expand_copy flatten ge gt le log lt matmul max maximum mean min minimum mm mul mv ne neg
 permute pow relu reshape rsqrt sigmoid sign sin split sqrt square squeeze stack sub sum t tanh
-transpose unbind unsqueeze where""".split()
+transpose unbind unsqueeze where zeros ones full arange zeros_like ones_like full_like empty
+empty_like""".split()
 _F_NAMES = """linear relu tanh sigmoid gelu silu leaky_relu flatten conv2d max_pool2d
 avg_pool2d adaptive_avg_pool2d batch_norm dropout softmax log_softmax cross_entropy nll_loss
 mse_loss l1_loss binary_cross_entropy_with_logits""".split()
@@ -1137,6 +1152,8 @@ def _qualname(fn):
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", repr(fn))
     if mod in ("_operator", "operator"):
         mod = "operator"
+    if name.startswith("_VariableFunctionsClass."):  # torch's builtin functions
+        name = name.split(".", 1)[1]
     if mod == "builtins":
         return name
     return f"{mod}.{name}" if mod else name

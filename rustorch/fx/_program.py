@@ -16,6 +16,7 @@ with the values computed so far (read from the failed frame), so nothing runs tw
 from __future__ import annotations
 
 import itertools
+import keyword
 import math
 import os
 import sys
@@ -24,6 +25,7 @@ import warnings
 import torch
 
 from rustorch._dtype import bool_ as _rt_bool
+from rustorch._dtype import dtype as _rt_dtype_cls
 from rustorch._dtype import float32 as _rt_f32
 from rustorch._dtype import int64 as _rt_i64
 from rustorch.errors import TorchError
@@ -32,7 +34,7 @@ from rustorch.fx._convert import Transposed, materialize, r2t, t2r, tree_r2t, tr
 
 _RT_DTYPES = {torch.float32: _rt_f32, torch.int64: _rt_i64, torch.bool: _rt_bool}
 _OK_DTYPES = frozenset(_RT_DTYPES)
-_SIMPLE = (int, str, type(None))
+_SIMPLE = (int, bool, str, type(None))
 _NO_IMPL = "not implemented in rustorch"
 _SERIAL = itertools.count()
 
@@ -299,8 +301,11 @@ class Program:
         if type(a) is tuple or (isinstance(a, tuple) and not hasattr(a, "_fields")):
             inner = ", ".join(self._render(e, g, native, transposes) for e in a)
             return "(" + inner + ("," if len(a) == 1 else "") + ")"
-        if type(a) is bool or isinstance(a, _SIMPLE):
+        if type(a) in _SIMPLE:
             return repr(a)
+        if type(a) is slice:
+            parts = (self._render(e, g, native, transposes) for e in (a.start, a.stop, a.step))
+            return "slice(" + ", ".join(parts) + ")"
         if type(a) is float and math.isfinite(a):
             return repr(a)
         if native and isinstance(a, torch.dtype):
@@ -313,7 +318,12 @@ class Program:
         node, i = s.node, s.index
         transposes = native and s.spec.transposes
         args = [self._render(a, g, native, transposes) for a in node.args]
-        kwargs = [f"{k}={self._render(v, g, native, transposes)}" for k, v in node.kwargs.items()]
+        kwargs = [
+            f"{k}={self._render(v, g, native, transposes)}"
+            if k.isidentifier() and not keyword.iskeyword(k)
+            else f"**{{{k!r}: {self._render(v, g, native, transposes)}}}"
+            for k, v in node.kwargs.items()
+        ]
         if native:
             g[f"F{i}"] = s.spec.fn
             if node.op == "call_module":
@@ -439,12 +449,18 @@ def _torch_call(gm, node):
     return call
 
 
+_TORCH_DTYPES = {v: k for k, v in _RT_DTYPES.items()}
+
+
 def tree_to_torch(x):
+    """Arguments for a torch call: rustorch tensors (and dtypes) as torch's, zero-copy."""
     tx = type(x)
     if tx is _ops.Tensor or tx is Transposed:
         return r2t(x)
     if tx is list or tx is tuple:
         return tx(tree_to_torch(e) for e in x)
+    if tx is _rt_dtype_cls:
+        return _TORCH_DTYPES.get(x, x)
     return x
 
 

@@ -184,9 +184,12 @@ def sub(input, other, *, alpha=1) -> Tensor:
     if alpha != 1:
         other = mul(other, alpha)
     ad, bd = operands(input, other, "sub")
-    if ad.dtype is BOOL:
+    if ad.dtype is BOOL or any(  # like torch: a bool operand on either side is refused
+        isinstance(v, (bool, np.bool_)) or (type(v) is Tensor and v._data.dtype is BOOL)
+        for v in (input, other)
+    ):
         raise DTypeError(
-            "sub(): Subtraction, the `-` operator, with two bool tensors is not supported. "
+            "sub(): Subtraction, the `-` operator, with a bool tensor is not supported. "
             "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
         )
     out = _empty(out_shape(ad.shape, bd.shape, "sub", input, other), ad.dtype)

@@ -116,7 +116,9 @@ def reshape_as(input, other):
 
 def flatten(input, start_dim=0, end_dim=-1) -> Tensor:
     d = input._data
-    if d.ndim == 0:
+    if d.ndim == 0:  # dims still checked: a 0-d tensor accepts only -1 and 0, like torch
+        _wrap_dim(start_dim, d.shape, "flatten")
+        _wrap_dim(end_dim, d.shape, "flatten")
         return _view(input, (1,), "ViewBackward0")
     s = _wrap_dim(start_dim, d.shape, "flatten")
     e = _wrap_dim(end_dim, d.shape, "flatten")
@@ -153,7 +155,7 @@ def squeeze(input, dim=None) -> Tensor:
         shape = tuple(s for s in d.shape if s != 1)
     else:
         dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-        ds = {_wrap_dim(x, d.shape, "squeeze") for x in dims} if d.ndim else set()
+        ds = {_wrap_dim(x, d.shape, "squeeze") for x in dims}  # 0-d: only -1 and 0 are valid
         shape = tuple(s for i, s in enumerate(d.shape) if not (i in ds and s == 1))
     return _view(input, shape, "SqueezeBackward0")
 
@@ -364,7 +366,9 @@ def chunk(input, chunks, dim=0):
     if not isinstance(chunks, int) or chunks <= 0:
         raise ShapeError(f"chunk(): chunk expects `chunks` to be greater than 0, got {chunks!r}")
     n = d.shape[dd]
-    step = -(-n // chunks) if n else 1
+    if n == 0:  # torch returns `chunks` empty pieces
+        return split(input, [0] * chunks, dd)
+    step = -(-n // chunks)
     return split(input, step, dd)
 
 
