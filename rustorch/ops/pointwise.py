@@ -184,10 +184,7 @@ def sub(input, other, *, alpha=1) -> Tensor:
     if alpha != 1:
         other = mul(other, alpha)
     ad, bd = operands(input, other, "sub")
-    if ad.dtype is BOOL or any(  # like torch: a bool operand on either side is refused
-        isinstance(v, (bool, np.bool_)) or (type(v) is Tensor and v._data.dtype is BOOL)
-        for v in (input, other)
-    ):
+    if ad.dtype is BOOL or _is_bool(input) or _is_bool(other):  # like torch: refused
         raise DTypeError(
             "sub(): Subtraction, the `-` operator, with a bool tensor is not supported. "
             "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
@@ -204,6 +201,10 @@ def sub(input, other, *, alpha=1) -> Tensor:
         r.grad_fn = record("SubBackward0", sub_bw, (input, other), saves=False)
         r._rg = True
     return r
+
+
+def _is_bool(v):
+    return (type(v) is Tensor and v._data.dtype is BOOL) or isinstance(v, (bool, np.bool_))
 
 
 def rsub(input, other, *, alpha=1):
