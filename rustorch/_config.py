@@ -13,6 +13,7 @@ _MODULES = (_dispatch.elementwise, _dispatch.reduce, random, _gemm)
 _MODULES += tuple(_dispatch.load(n)[0] for n in ("conv", "pool", "norm", "loss", "dropout"))
 _lock = threading.Lock()
 _nthreads = 1
+_forked = False  # set in a child made by fork(): its kernels stay on one thread
 
 
 def _available_cpus() -> int:
@@ -49,7 +50,7 @@ def set_num_threads(n: int) -> None:
     n = int(n)
     if n < 1:
         raise ValueError(f"set_num_threads(): expected a positive integer, got {n}")
-    if not _kc.OPENMP:
+    if not _kc.OPENMP or _forked:
         n = 1
     with _lock:
         _nthreads = n
@@ -82,10 +83,12 @@ def show_config(file=None) -> str:
 
 
 def _after_fork_in_child() -> None:
-    # GNU libgomp's worker threads do not survive fork(): a child that entered a parallel region
-    # would wait for them forever. Kernels in a forked child therefore run on one thread
-    # (set_num_threads() can raise it again; the spawn start method avoids the issue).
-    global _nthreads
+    # GNU libgomp's worker threads do not survive fork(): a child that entered a multi-threaded
+    # parallel region would wait for them forever. Every kernel module takes its thread count
+    # from here, so a forked child runs them all on one thread for good (use the spawn start
+    # method for parallel children).
+    global _nthreads, _forked
+    _forked = True
     _nthreads = 1
     for m in _MODULES:
         m.set_num_threads(1)

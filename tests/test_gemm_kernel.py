@@ -238,19 +238,21 @@ class _FakeConfig:
 
 
 def test_isa_request_falls_back_with_warning(monkeypatch):
-    monkeypatch.setattr(_gemm, "_config", _FakeConfig(1))
+    from rustorch._kernels import _dispatch
+
+    monkeypatch.setattr(_dispatch, "_config", _FakeConfig(1))
     monkeypatch.setenv("RUSTORCH_ISA", "avx512")
     with pytest.warns(RuntimeWarning, match="supports at most avx2"):
-        assert _gemm._wanted() == 1
+        assert _dispatch._requested() == 1
     monkeypatch.setenv("RUSTORCH_ISA", "sse9")
     with pytest.warns(RuntimeWarning, match="not one of"):
-        assert _gemm._wanted() == 1
+        assert _dispatch._requested() == 1
     monkeypatch.setenv("RUSTORCH_ISA", "baseline")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert _gemm._wanted() == 0
+        assert _dispatch._requested() == 0
     monkeypatch.delenv("RUSTORCH_ISA")
-    assert _gemm._wanted() == 1
+    assert _dispatch._requested() == 1
 
 
 def test_matches_torch_if_installed():

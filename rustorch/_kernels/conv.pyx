@@ -8,7 +8,6 @@ bias (and, in backward, the same GEMM yields the bias gradient as the last colum
 The Python layer (rustorch/nn/_conv.py) validates every shape before calling these.
 """
 
-import os
 
 cimport numpy as cnp
 from cython.parallel cimport prange
@@ -31,24 +30,10 @@ cdef int _nthreads = 1
 cdef Py_ssize_t PAR_MIN = 1 << 18  # parallel regions cost ms when the other core is busy
 
 
-# In a child made by fork(), GNU libgomp still lists the parent's worker threads in its pool
-# and a parallel region can wait for them forever: children run serial.
-cdef bint _forked = False
-
-
-def _after_fork_in_child():
-    global _forked, _nthreads
-    _forked = True
-    _nthreads = 1
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
 
 def set_num_threads(int n):
     global _nthreads
-    _nthreads = 1 if (_forked or n < 1) else n
+    _nthreads = n if n > 0 else 1
 
 
 cdef rt_conv_geom _geom(tuple gm):

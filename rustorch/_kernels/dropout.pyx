@@ -6,7 +6,6 @@ mantissa), so a dropout mask equals ``rand(n) >= p`` drawn from the same generat
 it is the same whatever the thread count.
 """
 
-import os
 
 cimport numpy as cnp
 from cython.parallel cimport prange
@@ -18,36 +17,14 @@ cdef int _nthreads = 1
 cdef Py_ssize_t PAR_MIN = 1 << 17  # parallel regions cost ms when the other core is busy
 
 
-# In a child made by fork(), GNU libgomp still lists the parent's worker threads in its pool
-# and a parallel region can wait for them forever: children run serial.
-cdef bint _forked = False
-
-
-def _after_fork_in_child():
-    global _forked, _nthreads
-    _forked = True
-    _nthreads = 1
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
 
 def set_num_threads(int n):
     global _nthreads
-    _nthreads = 1 if (_forked or n < 1) else n
+    _nthreads = n if n > 0 else 1
 
 
-cdef inline uint64_t _mix(uint64_t seed, uint64_t ctr) noexcept nogil:
-    # the same hash as random.pyx (splitmix64 finaliser keyed by the seed, two rounds)
-    cdef uint64_t z = seed * 0x9E3779B97F4A7C15ULL + ctr * 0xD1B54A32D192ED03ULL + 0x632BE59BD9B4E019ULL
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
-    z = z ^ (z >> 31)
-    z = (z + seed) * 0x9E3779B97F4A7C15ULL
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
-    return z ^ (z >> 31)
+cdef extern from "rt_random.h":
+    uint64_t _mix "rt_mix"(uint64_t seed, uint64_t ctr) noexcept nogil
 
 
 def forward(cnp.ndarray x, cnp.ndarray out, cnp.ndarray mask, uint64_t seed, uint64_t offset,

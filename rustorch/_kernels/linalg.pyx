@@ -18,7 +18,6 @@ meet only at the end). Tiny calls stay on one thread: waking OpenMP would cost m
 work.
 """
 
-import os
 
 cimport numpy as cnp
 from cython.parallel cimport prange
@@ -36,19 +35,6 @@ cdef extern from "gemm_kernel.h" nogil:
                 Py_ssize_t K) noexcept
 
 cdef int _nthreads = 1
-# Set in a child made by fork(): GNU libgomp keeps the parent's (now missing) worker threads
-# in its pool, so the child's first parallel region can wait forever. Children stay serial.
-cdef bint _forked = False
-
-
-def _after_fork_in_child():
-    global _forked
-    _forked = True
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
 # Below this many multiply-adds in the whole call, one thread does everything: waking the
 # OpenMP team would cost more than the work.
 cdef double SERIAL_MAX_WORK = 1 << 18
@@ -128,7 +114,7 @@ def gemm(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out, cnp.ndarray a_off, cnp.n
         brs, bcs = N, 1
     if N == 1:
         bcs = 1
-    if <double>M * <double>N * <double>K * <double>nb <= SERIAL_MAX_WORK or _forked:
+    if <double>M * <double>N * <double>K * <double>nb <= SERIAL_MAX_WORK:
         nt = 1
     with nogil:
         if nt <= 1:

@@ -7,7 +7,6 @@ depend on the thread count. rustorch/nn/_activation.py and _loss.py validate sha
 target values before calling (check_targets finds an out-of-range class index first).
 """
 
-import os
 
 cimport numpy as cnp
 from cython.parallel cimport prange
@@ -42,24 +41,10 @@ cdef int _nthreads = 1
 cdef Py_ssize_t PAR_MIN = 1 << 17  # parallel regions cost ms when the other core is busy
 
 
-# In a child made by fork(), GNU libgomp still lists the parent's worker threads in its pool
-# and a parallel region can wait for them forever: children run serial.
-cdef bint _forked = False
-
-
-def _after_fork_in_child():
-    global _forked, _nthreads
-    _forked = True
-    _nthreads = 1
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
 
 def set_num_threads(int n):
     global _nthreads
-    _nthreads = 1 if (_forked or n < 1) else n
+    _nthreads = n if n > 0 else 1
 
 
 cdef inline int _threads(Py_ssize_t tasks, Py_ssize_t work) noexcept nogil:

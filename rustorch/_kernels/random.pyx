@@ -20,16 +20,8 @@ def set_num_threads(int n):
     _nthreads = n if n > 0 else 1
 
 
-cdef inline uint64_t _mix(uint64_t seed, uint64_t ctr) noexcept nogil:
-    # splitmix64 finaliser over the counter keyed by the seed (two rounds for independence)
-    cdef uint64_t z = seed * 0x9E3779B97F4A7C15ULL + ctr * 0xD1B54A32D192ED03ULL + 0x632BE59BD9B4E019ULL
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
-    z = z ^ (z >> 31)
-    z = (z + seed) * 0x9E3779B97F4A7C15ULL
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
-    return z ^ (z >> 31)
+cdef extern from "rt_random.h":
+    uint64_t _mix "rt_mix"(uint64_t seed, uint64_t ctr) noexcept nogil
 
 
 def uniform(cnp.ndarray out, uint64_t seed, uint64_t offset, float low, float high):

@@ -6,6 +6,7 @@ int64 over bool; a Python float promotes an integer tensor to float32, a Python 
 bool tensor to int64.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -564,8 +565,7 @@ def _rpow_scalar(s, t):
     r = _wrap(out)
     if t._rg and grad_on():
         y = r.detach()
-        with np.errstate(over="ignore"):
-            ls = float(np.log(np.float32(s))) if s > 0 else (-np.inf if s == 0 else np.nan)
+        ls = math.log(s) if s > 0 else (-math.inf if s == 0 else math.nan)  # a scalar constant
 
         def rpow_bw(g):
             if s == 0:
