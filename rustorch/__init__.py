@@ -55,14 +55,8 @@ float = float32  # noqa: A001  torch.float
 long = int64
 from rustorch import autograd, nn, optim  # noqa: E402
 from rustorch._interop import from_dlpack, from_torch  # noqa: E402
-from rustorch._interop import install as _install_interop  # noqa: E402
 from rustorch.nn.functional import log_softmax, softmax  # noqa: E402
 from rustorch.serialization import load, save  # noqa: E402
-
-Tensor.softmax = lambda self, dim, **kw: softmax(self, dim)  # noqa: E731
-Tensor.log_softmax = lambda self, dim, **kw: log_softmax(self, dim)  # noqa: E731
-
-_install_interop()  # Tensor.to_torch / __dlpack__ / __dlpack_device__ (zero-copy exchange)
 
 __all__ = [n for n in dir() if not n.startswith("_")]
 

@@ -161,11 +161,4 @@ def from_dlpack(obj) -> Tensor:
     return _share(arr, "from_dlpack", what)
 
 
-def install() -> None:
-    """Attach to_torch / __dlpack__ / __dlpack_device__ to Tensor (called by rustorch)."""
-    Tensor.to_torch = to_torch
-    Tensor.__dlpack__ = __dlpack__
-    Tensor.__dlpack_device__ = __dlpack_device__
-
-
 __all__ = ["from_torch", "from_dlpack", "to_torch"]

@@ -164,6 +164,29 @@ def test_same_leaf_twice_in_one_op_and_wide_fan_out():
     assert x.grad.tolist() == [float(sum(range(200)))]
 
 
+def test_one_gradient_array_shared_by_two_leaves_then_added_to():
+    # add's backward hands the same array to x and y; x then gets a second contribution. The
+    # sum for x must not write into y's gradient, in either order of the graph's inputs.
+    for swap in (False, True):
+        x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+        s = (y + x) if swap else (x + y)
+        (s.sum() + (x * 3.0).sum()).backward()
+        assert x.grad.tolist() == [4.0, 4.0]
+        assert y.grad.tolist() == [1.0, 1.0]
+        assert not np.shares_memory(x.grad.numpy(), y.grad.numpy())
+        (x + y).sum().backward()  # second backward: accumulated in place, still separate
+        assert x.grad.tolist() == [5.0, 5.0]
+        assert y.grad.tolist() == [2.0, 2.0]
+
+
+def test_tensor_type_is_closed_and_hashes_by_identity():
+    x = rt.tensor([1.0])
+    assert {x: 1}[x] == 1 and hash(x) != hash(rt.tensor([1.0]))
+    with pytest.raises(AttributeError):
+        x.some_new_attribute = 1  # no per-instance dict, like torch's C tensor
+    assert rt.Tensor.__add__ is not None and callable(rt.Tensor.softmax)
+
+
 def test_matches_torch_on_a_small_mlp():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)

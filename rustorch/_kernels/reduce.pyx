@@ -106,6 +106,22 @@ def sum_f32(cnp.ndarray x, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t R, Py_s
                     rt_sum_cols(px + o * R * inner + c0, R, inner, po + o * inner + c0, ln)
 
 
+def sum_all_f32(cnp.ndarray x):
+    """A new 0-d float32 array holding the sum of all of x's elements (the same sum as sum_f32
+    with outer = inner = 1). Below one chunk it keeps the GIL: releasing it costs more."""
+    cdef const float* px = <const float*>cnp.PyArray_DATA(x)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
+    cdef float s = 0
+    if n >= CHUNK:
+        with nogil:
+            s = _sum_long(px, n)
+    elif n > 0:
+        s = rt_sum_aligned(px, n)
+    out = cnp.PyArray_EMPTY(0, NULL, cnp.NPY_FLOAT32, 0)
+    (<float*>cnp.PyArray_DATA(out))[0] = s
+    return out
+
+
 def sum_i64(cnp.ndarray x, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t R, Py_ssize_t inner):
     """out[o, i] = sum_r x[o, r, i] (int64)."""
     cdef const int64_t* px = <const int64_t*>cnp.PyArray_DATA(x)

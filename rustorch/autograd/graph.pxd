@@ -11,5 +11,12 @@ cdef class Node:
     cdef object __weakref__
 
 
-@cython.locals(n=Node, deps=dict, grads=dict, ready=list, stack=list, c=Py_ssize_t)
-cpdef run_backward(tensor, grad, bint retain_graph, ops, set handed)
+@cython.locals(n=Node, deps=dict, grads=dict, leaves=dict, ready=list, stack=list, c=Py_ssize_t,
+               i=Py_ssize_t, nxt=tuple, outs=tuple)
+cpdef dict run_backward(root, grad, bint retain_graph)
+
+@cython.locals(stored=set, leaves=dict)
+cpdef backward(tensor, grad, bint retain_graph)
+
+@cython.locals(stored=set)
+cdef _accumulate(leaf, g, set stored)

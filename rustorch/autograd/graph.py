@@ -67,126 +67,113 @@ class AccumulateGrad:
 
 
 _acc_lock = threading.Lock()
-_lent = {}  # id -> count of arrays stored as .grad by backward calls still running (any thread)
+
+_wrap = None  # rustorch._tensor._wrap, set by rustorch.ops (kept out of the import cycle)
+_ew = None  # the elementwise kernel module, set with _wrap
+_ONE = None  # a float32 1.0 array, set with _wrap
 
 
-def _accumulate(leaf, g, ops, handed):
-    """Add g into leaf.grad; the lock makes the read-modify-write atomic across threads.
-
-    The first gradient a leaf gets is stored without a copy, unless it is a view or an array
-    already given to another leaf (pass-through rules such as add's hand one array to both
-    inputs), which are copied. Such a borrowed array may still be queued for other nodes of a
-    running backward, so adding into it is done out of place; only a grad array that no running
-    backward lent out is updated in place.
-    """
-    d = g._data
-    with _acc_lock:
-        cur = leaf.grad
-        if cur is None:
-            i = id(d)
-            if d.base is not None or i in handed:
-                leaf.grad = ops.clone_detached(g)
-            else:
-                handed.add(i)
-                _lent[i] = _lent.get(i, 0) + 1
-                leaf.grad = g if g.grad_fn is None and not g._rg else g.detach()
-        elif id(cur._data) in _lent:
-            leaf.grad = ops.add_grads(cur, g)
-        else:
-            ops.add_inplace(cur, g)
-
-
-OPS = None  # rustorch.ops, set when it is imported (kept out of the import cycle)
-_wrap = None  # rustorch._tensor._wrap, set with OPS
-_ew = None  # the elementwise kernel module, set with OPS
-_ONE = None  # a float32 1.0 array, set with OPS
-
-
-class _Ops:
-    """The four array operations the engine needs, on kernels directly (no op-layer overhead)."""
-
-    @staticmethod
-    def ones_like_data(t):
-        return _wrap(_ew.fill_like(_ONE, t._data.shape))
-
-    @staticmethod
-    def clone_detached(g):
-        return _wrap(g._data.copy())  # storage copy
-
-    @staticmethod
-    def add_inplace(acc, g):
-        _ew.binary(0, acc._data, g._data, acc._data)
-
-    @staticmethod
-    def add_grads(a, b):
-        return _wrap(_ew.binary_new(0, a._data, b._data))
+def _add(a, b):
+    out = _ew.binary_new(0, a._data, b._data)
+    if out is None:
+        raise AutogradError(
+            f"backward: gradients of shapes {a._data.shape} and {b._data.shape} reached one "
+            "tensor and cannot be summed"
+        )
+    return _wrap(out)
 
 
 def backward(tensor, grad, retain_graph):
-    """Tensor.backward's engine entry: runs with grad mode off in this thread."""
-    ops = OPS
-    handed = set()
+    """Tensor.backward's engine: add d(tensor)/d(leaf) * grad into every leaf's ``.grad``.
+
+    ``grad`` None means ones (a scalar output). The graph runs with grad mode off in this
+    thread; each leaf's contributions are summed first, then all leaves are updated under one
+    lock, so two threads running backward through shared parameters never lose an update.
+    """
     if grad is None:
-        grad = ops.ones_like_data(tensor)
+        grad = _wrap(_ew.fill_like(_ONE, tensor._data.shape))
+        stored = set()
     else:
-        handed.add(id(grad._data))  # the caller's array: never store it as a .grad
-    prev = getattr(_state, "enabled", True)
-    _state.enabled = False
-    try:
-        run_backward(tensor, grad, retain_graph, ops, handed)
-    finally:
-        _state.enabled = prev
-        if len(handed) > 0:
-            with _acc_lock:
-                for i in handed:
-                    c = _lent.get(i, 0) - 1
-                    if c > 0:
-                        _lent[i] = c
-                    else:
-                        _lent.pop(i, None)
-
-
-def run_backward(tensor, grad, retain_graph, ops, handed):
-    """Propagate ``grad`` from ``tensor`` to every leaf that requires grad."""
+        stored = {id(grad._data)}  # the caller's array: never stored as a .grad
     root = tensor.grad_fn
     if root is None:
-        _accumulate(tensor, grad, ops, handed)
-        return
+        leaves = {tensor: grad}
+    else:
+        prev = getattr(_state, "enabled", True)
+        _state.enabled = False
+        try:
+            leaves = run_backward(root, grad, retain_graph)
+        finally:
+            _state.enabled = prev
+    with _acc_lock:
+        for leaf, g in leaves.items():
+            _accumulate(leaf, g, stored)
+
+
+def _accumulate(leaf, g, stored):
+    """Add g into leaf.grad (the caller holds _acc_lock).
+
+    A leaf's first gradient is stored without a copy unless it is a view or an array already
+    stored for another leaf (add's backward hands one array to both inputs) or the caller's.
+    Later gradients are added in place: by now this backward no longer reads any gradient array.
+    """
+    d = g._data
+    cur = leaf.grad
+    if cur is None:
+        i = id(d)
+        if d.base is not None or i in stored:
+            leaf.grad = _wrap(d.copy())  # storage copy
+        else:
+            stored.add(i)
+            leaf.grad = g if g.grad_fn is None and not g._rg else _wrap(d)
+    else:
+        _ew.binary(0, cur._data, d, cur._data)
+
+
+def run_backward(root, grad, retain_graph):
+    """Propagate ``grad`` from node ``root``; returns {leaf: summed gradient}."""
     # Count, for each node, how many edges point at it: it runs once all of them delivered.
     deps = {}
     stack = [root]
     while stack:
         for e in stack.pop().next:
             if type(e) is Node:
-                if e in deps:
-                    deps[e] += 1
-                else:
-                    deps[e] = 1
+                c = deps.get(e, 0)
+                deps[e] = c + 1
+                if c == 0:
                     stack.append(e)
-    grads = {}
-    ready = [(root, grad)]
+    grads = {}  # gradient summed so far for each node still waiting on consumers
+    leaves = {}
+    ready = [root]
+    g = grad
     while ready:
-        n, g = ready.pop()
+        n = ready.pop()
+        if n is not root:
+            g = grads.pop(n, None)
         nxt = n.next
-        if g is not None:
+        if g is None:  # no gradient reached this node: nothing flows on
+            outs = (None,) * len(nxt)
+        else:
             fn = n._fn
             if fn is None:
                 raise AutogradError(_FREED)
             outs = fn(g)
             if not retain_graph and n._saves:
                 n._fn = None
-        else:
-            outs = (None,) * len(nxt)
-        for e, gi in zip(nxt, outs):
+        for i in range(len(nxt)):
+            e = nxt[i]
             if e is None:
                 continue
+            gi = outs[i]
             if type(e) is Node:
                 if gi is not None:
                     prev = grads.get(e)
-                    grads[e] = gi if prev is None else ops.add_grads(prev, gi)
+                    grads[e] = gi if prev is None else _add(prev, gi)
                 c = deps[e] - 1
                 deps[e] = c
                 if c == 0:
-                    ready.append((e, grads.pop(e, None)))
+                    ready.append(e)
             elif gi is not None:
-                _accumulate(e, gi, ops, handed)
+                prev = leaves.get(e)
+                leaves[e] = gi if prev is None else _add(prev, gi)
+    return leaves

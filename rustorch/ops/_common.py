@@ -23,16 +23,22 @@ def grad_on() -> bool:
 
 def edge(t):
     """What a backward node points at for input t: its grad_fn, the leaf itself, or None."""
-    if type(t) is not Tensor or not t._rg:
+    if type(t) is not Tensor:
         return None
-    return t.grad_fn if t.grad_fn is not None else t
+    tt = t  # a Tensor: _common.pxd types this local, so the fields below are C reads
+    if not tt._rg:
+        return None
+    f = tt.grad_fn
+    return tt if f is None else f
 
 
 def record(name, fn, inputs, saves=True):
     """A Node for an op whose inputs are `inputs` (Tensors or constants)."""
-    if len(inputs) == 2:
-        a, b = inputs
-        return Node(name, fn, (edge(a), edge(b)), saves)
+    n = len(inputs)
+    if n == 1:
+        return Node(name, fn, (edge(inputs[0]),), saves)
+    if n == 2:
+        return Node(name, fn, (edge(inputs[0]), edge(inputs[1])), saves)
     return Node(name, fn, tuple([edge(t) for t in inputs]), saves)
 
 

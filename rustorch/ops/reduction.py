@@ -35,6 +35,7 @@ from rustorch.ops.pointwise import (
     ne,
     where,
 )
+from rustorch.ops.shape import expand_arr
 
 max_result = namedtuple("max", ["values", "indices"])
 min_result = namedtuple("min", ["values", "indices"])
@@ -67,11 +68,9 @@ def sum_arr(d, dims):
         d = cast_arr(d, I64)
         k = _rk.sum_i64
     else:
-        k = _rk.sum_f32
         if len(dims) == d.ndim:  # full sum: one pass, no planning
-            out = _empty((), F32)
-            k(d, out, 1, d.size, 1)
-            return out
+            return _rk.sum_all_f32(d)
+        k = _rk.sum_f32
     for outer, R, inner, shape in _passes(d.shape, dims):
         out = _empty(shape, d.dtype)
         k(d, out, outer, R, inner)
@@ -85,8 +84,6 @@ def _kept_shape(shape, dims):
 
 def expand_grad(g, in_shape, dims, keepdim):
     """Gradient of a reduction, broadcast back to the input's shape (a contiguous copy)."""
-    from rustorch.ops.shape import expand_arr
-
     gd = g._data
     if gd.size == 1:
         return _wrap(_ew.fill_like(gd, tuple(in_shape)))
@@ -112,13 +109,17 @@ def sum(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     if type(input) is not Tensor:
         raise DTypeError(f"sum(): argument 'input' must be a Tensor, not {type(input).__name__}")
     d = input._data
-    dims = dims_arg(dim, d.shape, "sum")
-    out = sum_arr(d, dims)
-    if keepdim:
-        out = out.reshape(_kept_shape(d.shape, dims))
-    if dtype is not None and out.dtype is not dtype.np:
-        out = cast_arr(out, dtype.np)
-    r = _wrap(out)
+    if dim is None and dtype is None and not keepdim and d.dtype is F32:
+        dims = None  # the common full float32 sum: no dims to plan; its gradient is a fill
+        r = _wrap(_rk.sum_all_f32(d))
+    else:
+        dims = dims_arg(dim, d.shape, "sum")
+        out = sum_arr(d, dims)
+        if keepdim:
+            out = out.reshape(_kept_shape(d.shape, dims))
+        if dtype is not None and out.dtype is not dtype.np:
+            out = cast_arr(out, dtype.np)
+        r = _wrap(out)
     if input._rg and grad_on():
         shp = d.shape
 
@@ -201,8 +202,6 @@ def _ext_input(input, op):
 
 def _even_bw(x, y, g, dims, keepdim, in_shape):
     """Gradient of amax/amin (and full max/min): split evenly among the tied extreme elements."""
-    from rustorch.ops.shape import expand_arr
-
     yd = y._data if keepdim else y._data.reshape(_kept_shape(in_shape, dims))
     ye = _wrap(expand_arr(yd, in_shape))
     mask = logical_or(eq(x, ye), logical_and(ne(x, x), ne(ye, ye)))
