@@ -284,137 +284,137 @@ class Tensor:
             raise TypeError("data must be set to a Tensor")
         self._data = value._data
 
-    def add(self, other, *, alpha=1):
+    def add(self, other, *, alpha=1) -> Tensor:
         return add(self, other, alpha=alpha)
 
-    def sub(self, other, *, alpha=1):
+    def sub(self, other, *, alpha=1) -> Tensor:
         return sub(self, other, alpha=alpha)
 
-    def mul(self, other):
+    def mul(self, other) -> Tensor:
         return mul(self, other)
 
-    def div(self, other, *, rounding_mode=None):
+    def div(self, other, *, rounding_mode=None) -> Tensor:
         return div(self, other, rounding_mode=rounding_mode)
 
     true_divide = div
 
-    def pow(self, exponent):
+    def pow(self, exponent) -> Tensor:
         return _pow(self, exponent)
 
-    def neg(self):
+    def neg(self) -> Tensor:
         return neg(self)
 
     negative = neg
 
-    def exp(self):
+    def exp(self) -> Tensor:
         return exp(self)
 
-    def log(self):
+    def log(self) -> Tensor:
         return log(self)
 
-    def sqrt(self):
+    def sqrt(self) -> Tensor:
         return sqrt(self)
 
-    def rsqrt(self):
+    def rsqrt(self) -> Tensor:
         return rsqrt(self)
 
-    def abs(self):
+    def abs(self) -> Tensor:
         return _abs(self)
 
-    def tanh(self):
+    def tanh(self) -> Tensor:
         return tanh(self)
 
-    def sigmoid(self):
+    def sigmoid(self) -> Tensor:
         return sigmoid(self)
 
-    def relu(self):
+    def relu(self) -> Tensor:
         return relu(self)
 
-    def softmax(self, dim, dtype=None):
+    def softmax(self, dim, dtype=None) -> Tensor:
         from rustorch.nn.functional import softmax
 
         return softmax(self, dim, dtype=dtype)
 
-    def log_softmax(self, dim, dtype=None):
+    def log_softmax(self, dim, dtype=None) -> Tensor:
         from rustorch.nn.functional import log_softmax
 
         return log_softmax(self, dim, dtype=dtype)
 
-    def clamp(self, min=None, max=None):
+    def clamp(self, min=None, max=None) -> Tensor:
         return clamp(self, min, max)
 
     clip = clamp
 
-    def clamp_min(self, min):
+    def clamp_min(self, min) -> Tensor:
         return clamp_min(self, min)
 
-    def clamp_max(self, max):
+    def clamp_max(self, max) -> Tensor:
         return clamp_max(self, max)
 
-    def maximum(self, other):
+    def maximum(self, other) -> Tensor:
         return maximum(self, other)
 
-    def minimum(self, other):
+    def minimum(self, other) -> Tensor:
         return minimum(self, other)
 
-    def sign(self):
+    def sign(self) -> Tensor:
         return sign(self)
 
-    def remainder(self, other):
+    def remainder(self, other) -> Tensor:
         return remainder(self, other)
 
-    def floor_divide(self, other):
+    def floor_divide(self, other) -> Tensor:
         return floor_divide(self, other)
 
-    def sin(self):
+    def sin(self) -> Tensor:
         return sin(self)
 
-    def cos(self):
+    def cos(self) -> Tensor:
         return cos(self)
 
-    def square(self):
+    def square(self) -> Tensor:
         return square(self)
 
-    def reciprocal(self):
+    def reciprocal(self) -> Tensor:
         return reciprocal(self)
 
-    def eq(self, other):
+    def eq(self, other) -> Tensor:
         return eq(self, other)
 
-    def ne(self, other):
+    def ne(self, other) -> Tensor:
         return ne(self, other)
 
-    def lt(self, other):
+    def lt(self, other) -> Tensor:
         return lt(self, other)
 
-    def le(self, other):
+    def le(self, other) -> Tensor:
         return le(self, other)
 
-    def gt(self, other):
+    def gt(self, other) -> Tensor:
         return gt(self, other)
 
-    def ge(self, other):
+    def ge(self, other) -> Tensor:
         return ge(self, other)
 
     def equal(self, other) -> bool:
         return equal(self, other)
 
-    def logical_not(self):
+    def logical_not(self) -> Tensor:
         return logical_not(self)
 
-    def logical_and(self, other):
+    def logical_and(self, other) -> Tensor:
         return logical_and(self, other)
 
-    def logical_or(self, other):
+    def logical_or(self, other) -> Tensor:
         return logical_or(self, other)
 
-    def where(self, condition, other):
+    def where(self, condition, other) -> Tensor:
         return where(condition, self, other)
 
-    def sum(self, dim=None, keepdim=False, *, dtype=None):
+    def sum(self, dim=None, keepdim=False, *, dtype=None) -> Tensor:
         return _sum(self, dim, keepdim, dtype=dtype)
 
-    def mean(self, dim=None, keepdim=False, *, dtype=None):
+    def mean(self, dim=None, keepdim=False, *, dtype=None) -> Tensor:
         return mean(self, dim, keepdim, dtype=dtype)
 
     def max(self, dim=None, keepdim=False):
@@ -423,128 +423,128 @@ class Tensor:
     def min(self, dim=None, keepdim=False):
         return _min(self, dim, keepdim)
 
-    def amax(self, dim=(), keepdim=False):
+    def amax(self, dim=(), keepdim=False) -> Tensor:
         return amax(self, dim, keepdim)
 
-    def amin(self, dim=(), keepdim=False):
+    def amin(self, dim=(), keepdim=False) -> Tensor:
         return amin(self, dim, keepdim)
 
-    def argmax(self, dim=None, keepdim=False):
+    def argmax(self, dim=None, keepdim=False) -> Tensor:
         return argmax(self, dim, keepdim)
 
-    def argmin(self, dim=None, keepdim=False):
+    def argmin(self, dim=None, keepdim=False) -> Tensor:
         return argmin(self, dim, keepdim)
 
-    def any(self):
+    def any(self) -> Tensor:
         return _any(self)
 
-    def all(self):
+    def all(self) -> Tensor:
         return _all(self)
 
-    def reshape(self, *shape):
+    def reshape(self, *shape) -> Tensor:
         return reshape(self, *shape)
 
     view = reshape
 
-    def view_as(self, other):
+    def view_as(self, other) -> Tensor:
         return view_as(self, other)
 
-    def reshape_as(self, other):
+    def reshape_as(self, other) -> Tensor:
         return reshape_as(self, other)
 
-    def flatten(self, start_dim=0, end_dim=-1):
+    def flatten(self, start_dim=0, end_dim=-1) -> Tensor:
         return flatten(self, start_dim, end_dim)
 
-    def unflatten(self, dim, sizes):
+    def unflatten(self, dim, sizes) -> Tensor:
         return unflatten(self, dim, sizes)
 
-    def unsqueeze(self, dim):
+    def unsqueeze(self, dim) -> Tensor:
         return unsqueeze(self, dim)
 
-    def squeeze(self, dim=None):
+    def squeeze(self, dim=None) -> Tensor:
         return squeeze(self, dim)
 
-    def permute(self, *dims):
+    def permute(self, *dims) -> Tensor:
         return permute(self, *dims)
 
-    def transpose(self, dim0, dim1):
+    def transpose(self, dim0, dim1) -> Tensor:
         return transpose(self, dim0, dim1)
 
     swapaxes = transpose
 
-    def t(self):
+    def t(self) -> Tensor:
         return t(self)
 
-    def expand(self, *sizes):
+    def expand(self, *sizes) -> Tensor:
         return expand(self, *sizes)
 
-    def expand_as(self, other):
+    def expand_as(self, other) -> Tensor:
         return expand_as(self, other)
 
-    def broadcast_to(self, shape):
+    def broadcast_to(self, shape) -> Tensor:
         return broadcast_to(self, shape)
 
-    def chunk(self, chunks, dim=0):
+    def chunk(self, chunks, dim=0) -> tuple:
         return chunk(self, chunks, dim)
 
-    def split(self, split_size_or_sections, dim=0):
+    def split(self, split_size_or_sections, dim=0) -> tuple:
         return split(self, split_size_or_sections, dim)
 
-    def unbind(self, dim=0):
+    def unbind(self, dim=0) -> tuple:
         return unbind(self, dim)
 
-    def index_select(self, dim, index):
+    def index_select(self, dim, index) -> Tensor:
         return index_select(self, dim, index)
 
-    def matmul(self, other):
+    def matmul(self, other) -> Tensor:
         return matmul(self, other)
 
-    def mm(self, mat2):
+    def mm(self, mat2) -> Tensor:
         return mm(self, mat2)
 
-    def bmm(self, mat2):
+    def bmm(self, mat2) -> Tensor:
         return bmm(self, mat2)
 
-    def dot(self, other):
+    def dot(self, other) -> Tensor:
         return dot(self, other)
 
-    def mv(self, vec):
+    def mv(self, vec) -> Tensor:
         return mv(self, vec)
 
-    def clone(self, *, memory_format=None):
+    def clone(self, *, memory_format=None) -> Tensor:
         return clone(self)
 
-    def add_(self, other, *, alpha=1):
+    def add_(self, other, *, alpha=1) -> Tensor:
         return add_(self, other, alpha=alpha)
 
-    def sub_(self, other, *, alpha=1):
+    def sub_(self, other, *, alpha=1) -> Tensor:
         return sub_(self, other, alpha=alpha)
 
-    def mul_(self, other):
+    def mul_(self, other) -> Tensor:
         return mul_(self, other)
 
-    def div_(self, other):
+    def div_(self, other) -> Tensor:
         return div_(self, other)
 
-    def fill_(self, value):
+    def fill_(self, value) -> Tensor:
         return fill_(self, value)
 
-    def zero_(self):
+    def zero_(self) -> Tensor:
         return zero_(self)
 
-    def copy_(self, src):
+    def copy_(self, src) -> Tensor:
         return copy_(self, src)
 
-    def clamp_(self, min=None, max=None):
+    def clamp_(self, min=None, max=None) -> Tensor:
         return clamp_(self, min, max)
 
-    def float(self):
+    def float(self) -> Tensor:
         return to_dtype(self, _dtype.float32)
 
-    def long(self):
+    def long(self) -> Tensor:
         return to_dtype(self, _dtype.int64)
 
-    def bool(self):
+    def bool(self) -> Tensor:
         return to_dtype(self, _dtype.bool_)
 
     def type(self, dtype=None):
@@ -568,76 +568,76 @@ class Tensor:
             self, stream=stream, max_version=max_version, dl_device=dl_device, copy=copy
         )
 
-    def __dlpack_device__(self):
+    def __dlpack_device__(self) -> tuple:
         from rustorch._interop import __dlpack_device__
 
         return __dlpack_device__(self)
 
     # ---- operators ------------------------------------------------------------------------------
-    def __add__(self, other):
+    def __add__(self, other) -> Tensor:
         return add(self, other)
 
-    def __radd__(self, other):
+    def __radd__(self, other) -> Tensor:
         return add(other, self)
 
-    def __sub__(self, other):
+    def __sub__(self, other) -> Tensor:
         return sub(self, other)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other) -> Tensor:
         return sub(other, self)
 
-    def __mul__(self, other):
+    def __mul__(self, other) -> Tensor:
         return mul(self, other)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other) -> Tensor:
         return mul(other, self)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other) -> Tensor:
         return div(self, other)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other) -> Tensor:
         return div(other, self)
 
-    def __floordiv__(self, other):
+    def __floordiv__(self, other) -> Tensor:
         return floor_divide(self, other)
 
-    def __rfloordiv__(self, other):
+    def __rfloordiv__(self, other) -> Tensor:
         return floor_divide(other, self)
 
-    def __mod__(self, other):
+    def __mod__(self, other) -> Tensor:
         return remainder(self, other)
 
-    def __rmod__(self, other):
+    def __rmod__(self, other) -> Tensor:
         return remainder(other, self)
 
-    def __pow__(self, exponent, modulo=None):
+    def __pow__(self, exponent, modulo=None) -> Tensor:
         return _pow(self, exponent)
 
-    def __rpow__(self, other, modulo=None):
+    def __rpow__(self, other, modulo=None) -> Tensor:
         return _pow(other, self)
 
-    def __matmul__(self, other):
+    def __matmul__(self, other) -> Tensor:
         return matmul(self, other)
 
-    def __rmatmul__(self, other):
+    def __rmatmul__(self, other) -> Tensor:
         return matmul(other, self)
 
-    def __neg__(self):
+    def __neg__(self) -> Tensor:
         return neg(self)
 
-    def __abs__(self):
+    def __abs__(self) -> Tensor:
         return _abs(self)
 
-    def __pos__(self):
+    def __pos__(self) -> Tensor:
         return self
 
-    def __invert__(self):
+    def __invert__(self) -> Tensor:
         return bitwise_not(self)
 
-    def __and__(self, other):
+    def __and__(self, other) -> Tensor:
         return logical_and(self, other)
 
-    def __or__(self, other):
+    def __or__(self, other) -> Tensor:
         return logical_or(self, other)
 
     def __eq__(self, other):
@@ -658,22 +658,22 @@ class Tensor:
     def __ge__(self, other):
         return ge(self, other) if _operand(other) else NotImplemented
 
-    def __iadd__(self, other):
+    def __iadd__(self, other) -> Tensor:
         return add_(self, other)
 
-    def __isub__(self, other):
+    def __isub__(self, other) -> Tensor:
         return sub_(self, other)
 
-    def __imul__(self, other):
+    def __imul__(self, other) -> Tensor:
         return mul_(self, other)
 
-    def __itruediv__(self, other):
+    def __itruediv__(self, other) -> Tensor:
         return div_(self, other)
 
-    def __getitem__(self, idx):
+    def __getitem__(self, idx) -> Tensor:
         return getitem(self, idx)
 
-    def __setitem__(self, idx, value):
+    def __setitem__(self, idx, value) -> None:
         setitem(self, idx, value)
 
 
