@@ -24,6 +24,8 @@ class Tensor:
     """A float32 / int64 / bool tensor with torch's API.
 
     ``_data`` is the C-contiguous numpy array holding the elements; ``_rg`` is requires_grad.
+    Each op method ``t.f(...)`` is ``rustorch.f(t, ...)``; the function carries the documentation
+    (``help(rustorch.sum)``).
     """
 
     __slots__ = ("_data", "_rg", "grad", "grad_fn", "__weakref__")
