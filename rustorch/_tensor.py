@@ -332,6 +332,63 @@ class Tensor:
     def relu(self) -> Tensor:
         return relu(self)
 
+    def log1p(self) -> Tensor:
+        return log1p(self)
+
+    def expm1(self) -> Tensor:
+        return expm1(self)
+
+    def log2(self) -> Tensor:
+        return log2(self)
+
+    def log10(self) -> Tensor:
+        return log10(self)
+
+    def floor(self) -> Tensor:
+        return floor(self)
+
+    def ceil(self) -> Tensor:
+        return ceil(self)
+
+    def round(self, *, decimals=None) -> Tensor:
+        return _round(self, decimals=decimals)
+
+    def trunc(self) -> Tensor:
+        return trunc(self)
+
+    def frac(self) -> Tensor:
+        return frac(self)
+
+    def tan(self) -> Tensor:
+        return tan(self)
+
+    def asin(self) -> Tensor:
+        return asin(self)
+
+    def acos(self) -> Tensor:
+        return acos(self)
+
+    def atan(self) -> Tensor:
+        return atan(self)
+
+    def sinh(self) -> Tensor:
+        return sinh(self)
+
+    def cosh(self) -> Tensor:
+        return cosh(self)
+
+    def erf(self) -> Tensor:
+        return erf(self)
+
+    def isnan(self) -> Tensor:
+        return isnan(self)
+
+    def isinf(self) -> Tensor:
+        return isinf(self)
+
+    def isfinite(self) -> Tensor:
+        return isfinite(self)
+
     def softmax(self, dim, dtype=None) -> Tensor:
         from rustorch.nn.functional import softmax
 
@@ -731,32 +788,47 @@ def _operand(x):
 # Names that would shadow a builtin in this module get a leading underscore.
 from rustorch.ops import abs as _abs  # noqa: E402
 from rustorch.ops import (  # noqa: E402
+    acos,
     add,
     amax,
     amin,
     argmax,
     argmin,
+    asin,
+    atan,
     bmm,
     broadcast_to,
+    ceil,
     chunk,
     clamp,
     clamp_max,
     clamp_min,
     clone,
     cos,
+    cosh,
     div,
     dot,
     eq,
     equal,
+    erf,
     exp,
     expand,
+    expm1,
     flatten,
+    floor,
     floor_divide,
+    frac,
     ge,
     gt,
     index_select,
+    isfinite,
+    isinf,
+    isnan,
     le,
     log,
+    log1p,
+    log2,
+    log10,
     logical_and,
     logical_not,
     logical_or,
@@ -779,14 +851,17 @@ from rustorch.ops import (  # noqa: E402
     sigmoid,
     sign,
     sin,
+    sinh,
     split,
     sqrt,
     square,
     squeeze,
     sub,
     t,
+    tan,
     tanh,
     transpose,
+    trunc,
     unbind,
     unflatten,
     unsqueeze,
@@ -797,6 +872,7 @@ from rustorch.ops import any as _any  # noqa: E402
 from rustorch.ops import max as _max  # noqa: E402
 from rustorch.ops import min as _min  # noqa: E402
 from rustorch.ops import pow as _pow  # noqa: E402
+from rustorch.ops import round as _round  # noqa: E402
 from rustorch.ops import sum as _sum  # noqa: E402
 from rustorch.ops.pointwise import (  # noqa: E402
     add_,

@@ -30,6 +30,7 @@ cdef extern from "rt_elementwise.h":
     void rt_cmp_i64(const rt_ctx*, const char*, Py_ssize_t, const char*, Py_ssize_t, const char*, Py_ssize_t, char*, Py_ssize_t) noexcept nogil
     void rt_cmp_u8(const rt_ctx*, const char*, Py_ssize_t, const char*, Py_ssize_t, const char*, Py_ssize_t, char*, Py_ssize_t) noexcept nogil
     void rt_un_f32(const rt_ctx*, const char*, Py_ssize_t, const char*, Py_ssize_t, const char*, Py_ssize_t, char*, Py_ssize_t) noexcept nogil
+    void rt_cls_f32(const rt_ctx*, const char*, Py_ssize_t, const char*, Py_ssize_t, const char*, Py_ssize_t, char*, Py_ssize_t) noexcept nogil
     void rt_un_i64(const rt_ctx*, const char*, Py_ssize_t, const char*, Py_ssize_t, const char*, Py_ssize_t, char*, Py_ssize_t) noexcept nogil
     void rt_copy_1(const rt_ctx*, const char*, Py_ssize_t, const char*, Py_ssize_t, const char*, Py_ssize_t, char*, Py_ssize_t) noexcept nogil
     void rt_copy_4(const rt_ctx*, const char*, Py_ssize_t, const char*, Py_ssize_t, const char*, Py_ssize_t, char*, Py_ssize_t) noexcept nogil
@@ -290,10 +291,45 @@ def unary(int op, cnp.ndarray a, cnp.ndarray out, double f0=0.0, double f1=0.0,
     _flat(&p, cnp.PyArray_SIZE(out), 1, 0)
     cdef char* pa = <char*>cnp.PyArray_DATA(a)
     cdef char* po = <char*>cnp.PyArray_DATA(out)
-    # exp/log/tanh/sigmoid/pow cost more per element, so threads pay off sooner
-    cdef Py_ssize_t mp = PAR_MATH if (1 <= op <= 6 or op == 9 or op == 10 or op >= 16) else PAR_CHEAP
+    # exp/log/tanh/sigmoid/pow/... cost more per element, so threads pay off sooner (floor, ceil,
+    # round, trunc, frac = 22..26 are cheap)
+    cdef Py_ssize_t mp = PAR_MATH if (1 <= op <= 6 or op == 9 or op == 10
+                                      or (op >= 16 and not 22 <= op <= 26)) else PAR_CHEAP
     with nogil:
         _drive(fn, &ctx, &p, pa, isz, pa, 0, pa, 0, po, isz, mp)
+
+
+def binary_params(int op, cnp.ndarray a, cnp.ndarray b, cnp.ndarray out, double f0, double f1):
+    """out = a (op) b for float32 arrays of equal size, with the op's two float parameters."""
+    cdef rt_ctx ctx
+    cdef Plan p
+    ctx.op = op
+    ctx.f0 = <float>f0
+    ctx.f1 = <float>f1
+    ctx.i0 = 0
+    ctx.i1 = 0
+    _flat(&p, cnp.PyArray_SIZE(out), 1, 1)
+    cdef char* pa = <char*>cnp.PyArray_DATA(a)
+    cdef char* pb = <char*>cnp.PyArray_DATA(b)
+    cdef char* po = <char*>cnp.PyArray_DATA(out)
+    with nogil:
+        _drive(rt_bin_f32, &ctx, &p, pa, 4, pb, 4, pa, 0, po, 4, PAR_MATH)
+
+
+def classify(int op, cnp.ndarray a, cnp.ndarray out):
+    """out (bool) = isnan / isinf / isfinite (op 0 / 1 / 2) of float32 a (equal size)."""
+    cdef rt_ctx ctx
+    cdef Plan p
+    ctx.op = op
+    ctx.f0 = 0
+    ctx.f1 = 0
+    ctx.i0 = 0
+    ctx.i1 = 0
+    _flat(&p, cnp.PyArray_SIZE(out), 1, 0)
+    cdef char* pa = <char*>cnp.PyArray_DATA(a)
+    cdef char* po = <char*>cnp.PyArray_DATA(out)
+    with nogil:
+        _drive(rt_cls_f32, &ctx, &p, pa, 4, pa, 0, pa, 0, po, 1, PAR_CHEAP)
 
 
 def where(cnp.ndarray cond, cnp.ndarray a, cnp.ndarray b, cnp.ndarray out):

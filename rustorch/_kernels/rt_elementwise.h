@@ -23,13 +23,17 @@ typedef void (*rt_row_fn)(const rt_ctx *ctx, const char *a, ptrdiff_t sa, const 
 enum {
     RT_ADD = 0, RT_SUB, RT_MUL, RT_DIV, RT_POW, RT_MAXIMUM, RT_MINIMUM,
     RT_RELU_BWD, RT_SIGMOID_BWD, RT_TANH_BWD, RT_LT_MASK, RT_LE_MASK, RT_SIGN_MUL, RT_ADD_SCALED,
-    RT_REM, RT_FLOORDIV
+    RT_REM, RT_FLOORDIV, RT_SOFTPLUS_BWD
 };
 enum { RT_EQ = 0, RT_NE, RT_LT, RT_LE, RT_GT, RT_GE };
 enum {
     RT_NEG = 0, RT_EXP, RT_LOG, RT_SQRT, RT_ABS, RT_TANH, RT_SIGMOID, RT_RELU, RT_CLAMP,
-    RT_POW_SCALAR, RT_RPOW_SCALAR, RT_COPY, RT_SCALE, RT_FILL, RT_SIGN, RT_RECIPROCAL, RT_SIN, RT_COS
+    RT_POW_SCALAR, RT_RPOW_SCALAR, RT_COPY, RT_SCALE, RT_FILL, RT_SIGN, RT_RECIPROCAL, RT_SIN, RT_COS,
+    RT_LOG1P, RT_EXPM1, RT_LOG2, RT_LOG10, RT_FLOOR, RT_CEIL, RT_ROUND, RT_TRUNC, RT_FRAC,
+    RT_TAN, RT_ASIN, RT_ACOS, RT_ATAN, RT_SINH, RT_COSH, RT_ERF, RT_SOFTPLUS
 };
+/* float32 -> bool classification (rt_cls_f32) */
+enum { RT_ISNAN = 0, RT_ISINF, RT_ISFINITE };
 
 /* One loop body, four stride patterns: the common ones are unit-stride or broadcast. */
 #define RT_LOOP2(T, TO, EXPR)                                                          \
@@ -123,6 +127,19 @@ static inline int64_t rt_ipow(int64_t base, int64_t e) {
     return r;
 }
 
+/* torch: beta * x > threshold ? x : log1p(exp(beta * x)) / beta */
+static inline float rt_softplusf(float x, float beta, float thr) {
+    float bx = x * beta;
+    float s = rt_log1pf(rt_expf(bx)) / beta;
+    return bx > thr ? x : s;
+}
+static inline float rt_softplus_bwd(float g, float x, float beta, float thr) {
+    float bx = x * beta;
+    float z = rt_expf(bx);
+    float s = g * z / (z + 1.0f);
+    return bx > thr ? g : s;
+}
+
 static void rt_bin_f32(const rt_ctx *ctx, const char *a, ptrdiff_t sa, const char *b, ptrdiff_t sb,
                        const char *c, ptrdiff_t sc, char *o, ptrdiff_t n) {
     (void)c; (void)sc;
@@ -147,6 +164,11 @@ static void rt_bin_f32(const rt_ctx *ctx, const char *a, ptrdiff_t sa, const cha
     case RT_ADD_SCALED: { float s = ctx->f0; RT_LOOP2(float, float, x + s * y); } break;
     case RT_REM: RT_LOOP2(float, float, rt_frem(x, y)); break;
     case RT_FLOORDIV: RT_LOOP2(float, float, rt_ffloordiv(x, y)); break;
+    case RT_SOFTPLUS_BWD: {
+        /* x = gradient, y = saved input; f0 = beta, f1 = threshold (torch's formula) */
+        float beta = ctx->f0, thr = ctx->f1;
+        RT_LOOP2(float, float, rt_softplus_bwd(x, y, beta, thr));
+    } break;
     default: break;
     }
 }
@@ -241,6 +263,24 @@ static void rt_un_f32(const rt_ctx *ctx, const char *a, ptrdiff_t sa, const char
     case RT_RECIPROCAL: RT_LOOP1(float, float, 1.0f / x); break;
     case RT_SIN: RT_LOOP1(float, float, sinf(x)); break;
     case RT_COS: RT_LOOP1(float, float, cosf(x)); break;
+    case RT_LOG1P: RT_LOOP1(float, float, rt_log1pf(x)); break;
+    case RT_EXPM1: RT_LOOP1(float, float, rt_expm1f(x)); break;
+    case RT_LOG2: RT_LOOP1(float, float, rt_log2f(x)); break;
+    case RT_LOG10: RT_LOOP1(float, float, rt_log10f(x)); break;
+    case RT_FLOOR: RT_LOOP1(float, float, floorf(x)); break;
+    case RT_CEIL: RT_LOOP1(float, float, ceilf(x)); break;
+    /* rintf in the default rounding mode: halfway cases to even, like torch.round */
+    case RT_ROUND: RT_LOOP1(float, float, rintf(x)); break;
+    case RT_TRUNC: RT_LOOP1(float, float, truncf(x)); break;
+    case RT_FRAC: RT_LOOP1(float, float, x - truncf(x)); break;
+    case RT_TAN: RT_LOOP1(float, float, tanf(x)); break;
+    case RT_ASIN: RT_LOOP1(float, float, asinf(x)); break;
+    case RT_ACOS: RT_LOOP1(float, float, acosf(x)); break;
+    case RT_ATAN: RT_LOOP1(float, float, atanf(x)); break;
+    case RT_SINH: RT_LOOP1(float, float, sinhf(x)); break;
+    case RT_COSH: RT_LOOP1(float, float, coshf(x)); break;
+    case RT_ERF: RT_LOOP1(float, float, erff(x)); break;
+    case RT_SOFTPLUS: RT_LOOP1(float, float, rt_softplusf(x, lo, hi)); break;
     default: break;
     }
 }
@@ -261,6 +301,18 @@ static void rt_un_i64(const rt_ctx *ctx, const char *a, ptrdiff_t sa, const char
         RT_LOOP1(int64_t, int64_t, rt_clampi(x, has_lo, lo, has_hi, hi));
     } break;
     case RT_POW_SCALAR: RT_LOOP1(int64_t, int64_t, rt_ipow(x, lo)); break;
+    default: break;
+    }
+}
+
+/* float32 -> bool classification: isnan / isinf / isfinite */
+static void rt_cls_f32(const rt_ctx *ctx, const char *a, ptrdiff_t sa, const char *b, ptrdiff_t sb,
+                       const char *c, ptrdiff_t sc, char *o, ptrdiff_t n) {
+    (void)b; (void)sb; (void)c; (void)sc;
+    switch (ctx->op) {
+    case RT_ISNAN: RT_LOOP1(float, uint8_t, (uint8_t)(x != x)); break;
+    case RT_ISINF: RT_LOOP1(float, uint8_t, (uint8_t)(fabsf(x) == __builtin_inff())); break;
+    case RT_ISFINITE: RT_LOOP1(float, uint8_t, (uint8_t)(fabsf(x) < __builtin_inff())); break;
     default: break;
     }
 }

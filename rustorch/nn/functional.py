@@ -25,6 +25,7 @@ from rustorch.ops._common import F32, I64, Tensor, _empty, _wrap, desc, descs, g
 
 _ADD = 0  # elementwise op codes (rustorch.ops.pointwise.ADD, U_RELU)
 _U_RELU = 7
+_U_SOFTPLUS, _SOFTPLUS_BWD = 34, 16  # rustorch.ops.pointwise.U_SOFTPLUS, SOFTPLUS_BWD
 _ZERO_OFF = np.zeros(1, dtype=I64)  # GEMM batch offsets of a single 2-D product (read only)
 
 
@@ -178,6 +179,32 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     )
 
 
+def softplus(input, beta: float = 1.0, threshold: float = 20.0):
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (torch's rule)."""
+    t = _need_f32(input, "softplus")
+    for name, v in (("beta", beta), ("threshold", threshold)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise DTypeError(
+                f"softplus(): argument '{name}' must be a number, not {type(v).__name__} "
+                f"(input: {desc(t)})"
+            )
+    beta, threshold = float(beta), float(threshold)
+    x = t._data
+    out = _empty(x.shape, F32)
+    _ew.unary(_U_SOFTPLUS, x, out, beta, threshold)
+    r = _wrap(out)
+    if t._rg and grad_on():
+
+        def softplus_bw(g):
+            gx = _empty(x.shape, F32)
+            _ew.binary_params(_SOFTPLUS_BWD, g._data, x, gx, beta, threshold)
+            return (_wrap(gx),)
+
+        r.grad_fn = record("SoftplusBackward0", softplus_bw, (t,))
+        r._rg = True
+    return r
+
+
 # (softmax, log_softmax: to be added here)
 
 
@@ -249,6 +276,7 @@ __all__ = [
     "gelu",
     "silu",
     "leaky_relu",
+    "softplus",
     "flatten",
     "mse_loss",
     "l1_loss",

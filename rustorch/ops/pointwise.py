@@ -32,6 +32,10 @@ RELU_BWD, SIGMOID_BWD, TANH_BWD, SIGN_MUL, REM, FLOORDIV = 7, 8, 9, 12, 14, 15
 EQ, NE, LT, LE, GT, GE = 0, 1, 2, 3, 4, 5
 U_NEG, U_EXP, U_LOG, U_SQRT, U_ABS, U_TANH, U_SIGMOID, U_RELU, U_CLAMP = range(9)
 U_POW, U_RPOW, U_COPY, U_SCALE, U_FILL, U_SIGN, U_RECIP, U_SIN, U_COS = range(9, 18)
+U_LOG1P, U_EXPM1, U_LOG2, U_LOG10, U_FLOOR, U_CEIL, U_ROUND, U_TRUNC, U_FRAC = range(18, 27)
+U_TAN, U_ASIN, U_ACOS, U_ATAN, U_SINH, U_COSH, U_ERF, U_SOFTPLUS = range(27, 35)
+SOFTPLUS_BWD = 16
+ISNAN, ISINF, ISFINITE = 0, 1, 2  # elementwise.classify
 
 _bshape = _ew.broadcast_shape
 _binary = _ew.binary
@@ -391,7 +395,32 @@ _UNARY_BW = {
     "tanh": lambda x, y: _bw_saved(TANH_BWD, y),
     "sigmoid": lambda x, y: _bw_saved(SIGMOID_BWD, y),
     "relu": lambda x, y: _bw_saved(RELU_BWD, y),
+    # the formulas of torch's derivatives.yaml
+    "log1p": lambda x, y: lambda g: (div(g, add(x, 1.0)),),
+    "expm1": lambda x, y: lambda g: (mul(g, add(y, 1.0)),),
+    "log2": lambda x, y: lambda g: (div(g, mul(x, _LN2)),),
+    "log10": lambda x, y: lambda g: (div(g, mul(x, _LN10)),),
+    "tan": lambda x, y: lambda g: (mul(g, add(mul(y, y), 1.0)),),
+    "asin": lambda x, y: lambda g: (mul(g, rsqrt(add(neg(mul(x, x)), 1.0))),),
+    "acos": lambda x, y: lambda g: (mul(g, neg(rsqrt(add(neg(mul(x, x)), 1.0)))),),
+    "atan": lambda x, y: lambda g: (div(g, add(mul(x, x), 1.0)),),
+    "sinh": lambda x, y: lambda g: (mul(g, cosh(x)),),
+    "cosh": lambda x, y: lambda g: (mul(g, sinh(x)),),
+    "erf": lambda x, y: lambda g: (mul(mul(exp(neg(mul(x, x))), _TWO_OVER_SQRT_PI), g),),
+    "frac": lambda x, y: lambda g: (g,),
+    "zero": lambda x, y: _bw_zero,
 }
+_LN2 = 0.6931471805599453
+_LN10 = 2.302585092994046
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _bw_zero(g):
+    """Rounding ops: a zero gradient (zeros, not g * 0, so an inf or NaN g gives 0 like torch)."""
+    out = _empty(g._data.shape, F32)
+    if out.size:
+        _unary(U_FILL, out, out, f0=0.0)
+    return (_wrap(out),)
 
 
 def exp(input) -> Tensor:
@@ -422,6 +451,135 @@ def sin(input) -> Tensor:
 
 def cos(input) -> Tensor:
     return _unary_f(U_COS, input, "cos", "CosBackward0", "cos")
+
+
+def log1p(input) -> Tensor:
+    """log(1 + input), accurate for small |input|."""
+    return _unary_f(U_LOG1P, input, "log1p", "Log1PBackward0", "log1p")
+
+
+def expm1(input) -> Tensor:
+    """exp(input) - 1, accurate for small |input|."""
+    return _unary_f(U_EXPM1, input, "expm1", "Expm1Backward0", "expm1")
+
+
+def log2(input) -> Tensor:
+    return _unary_f(U_LOG2, input, "log2", "Log2Backward0", "log2")
+
+
+def log10(input) -> Tensor:
+    return _unary_f(U_LOG10, input, "log10", "Log10Backward0", "log10")
+
+
+def tan(input) -> Tensor:
+    return _unary_f(U_TAN, input, "tan", "TanBackward0", "tan")
+
+
+def asin(input) -> Tensor:
+    return _unary_f(U_ASIN, input, "asin", "AsinBackward0", "asin")
+
+
+def acos(input) -> Tensor:
+    return _unary_f(U_ACOS, input, "acos", "AcosBackward0", "acos")
+
+
+def atan(input) -> Tensor:
+    return _unary_f(U_ATAN, input, "atan", "AtanBackward0", "atan")
+
+
+def sinh(input) -> Tensor:
+    return _unary_f(U_SINH, input, "sinh", "SinhBackward0", "sinh")
+
+
+def cosh(input) -> Tensor:
+    return _unary_f(U_COSH, input, "cosh", "CoshBackward0", "cosh")
+
+
+def erf(input) -> Tensor:
+    """The error function; gradient 2 / sqrt(pi) * exp(-input ** 2)."""
+    return _unary_f(U_ERF, input, "erf", "ErfBackward0", "erf")
+
+
+def _rounding(code, x, op, name):
+    """floor/ceil/round/trunc: int64 input comes back unchanged (a copy), bool is refused."""
+    t = _need(x, op)
+    d = t._data
+    if d.dtype is I64:
+        out = _empty(d.shape, I64)
+        _unary(U_COPY, d, out)
+        return _wrap(out)
+    if d.dtype is BOOL:
+        raise DTypeError(f"{op}(): \"{op}\" not implemented for 'Bool', got {desc(t)}")
+    return _unary_f(code, t, op, name, "zero")
+
+
+def floor(input) -> Tensor:
+    """Largest integer <= input (zero gradient)."""
+    return _rounding(U_FLOOR, input, "floor", "FloorBackward0")
+
+
+def ceil(input) -> Tensor:
+    """Smallest integer >= input (zero gradient)."""
+    return _rounding(U_CEIL, input, "ceil", "CeilBackward0")
+
+
+def trunc(input) -> Tensor:
+    """input rounded towards zero (zero gradient)."""
+    return _rounding(U_TRUNC, input, "trunc", "TruncBackward0")
+
+
+def round(input, *, decimals=None) -> Tensor:
+    """Nearest integer, halfway cases to even like torch (zero gradient); decimals=0 only.
+
+    As in torch, an int64 input is returned unchanged, but passing ``decimals`` with an integer
+    input is refused (torch's round.decimals has no integer kernel)."""
+    if decimals is not None:
+        t = _need(input, "round")
+        if isinstance(decimals, bool) or not isinstance(decimals, numbers.Integral):
+            raise DTypeError(
+                f"round(): argument 'decimals' must be int, not {type(decimals).__name__}"
+            )
+        if decimals != 0:
+            raise DTypeError(
+                f"round(): only decimals=0 is supported by rustorch, got decimals={decimals} "
+                f"for {desc(t)}"
+            )
+        if t._data.dtype is not F32:
+            raise DTypeError(
+                f'round(): "round" with decimals not implemented for {desc(t)} (like torch)'
+            )
+    return _rounding(U_ROUND, input, "round", "RoundBackward0")
+
+
+def frac(input) -> Tensor:
+    """input - trunc(input), with the sign of input; float32 only like torch (gradient g)."""
+    t = _need(input, "frac")
+    if t._data.dtype is not F32:
+        raise DTypeError(f'frac(): "frac_cpu" not implemented for {desc(t)}')
+    return _unary_f(U_FRAC, t, "frac", "FracBackward0", "frac")
+
+
+def _classify(code, x, op, ints):
+    """isnan/isinf/isfinite: bool result, no autograd; int64/bool input is all `ints`."""
+    t = _need(x, op)
+    d = t._data
+    if d.dtype is not F32:
+        return _wrap(np.ones(d.shape, BOOL) if ints else np.zeros(d.shape, BOOL))  # allocation
+    out = _empty(d.shape, BOOL)
+    _ew.classify(code, d, out)
+    return _wrap(out)
+
+
+def isnan(input) -> Tensor:
+    return _classify(ISNAN, input, "isnan", False)
+
+
+def isinf(input) -> Tensor:
+    return _classify(ISINF, input, "isinf", False)
+
+
+def isfinite(input) -> Tensor:
+    return _classify(ISFINITE, input, "isfinite", True)
 
 
 def abs(input) -> Tensor:

@@ -1,6 +1,14 @@
 """Layers, one file per family like torch.nn.modules (conv, pooling, batchnorm, dropout next)."""
 
-from rustorch.nn.modules.activation import GELU, LeakyReLU, ReLU, Sigmoid, SiLU, Tanh
+from rustorch.nn.modules.activation import (
+    GELU,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softplus,
+    Tanh,
+)
 from rustorch.nn.modules.container import ModuleDict, ModuleList, Sequential
 from rustorch.nn.modules.flatten import Flatten
 from rustorch.nn.modules.linear import Identity, Linear
@@ -17,6 +25,7 @@ __all__ = [
     "Sigmoid",
     "SiLU",
     "LeakyReLU",
+    "Softplus",
     "Flatten",
     "Sequential",
     "ModuleList",

@@ -1,4 +1,4 @@
-"""Activation modules: ReLU, GELU, Tanh, Sigmoid, SiLU, LeakyReLU."""
+"""Activation modules: ReLU, GELU, Tanh, Sigmoid, SiLU, LeakyReLU, Softplus."""
 
 from rustorch.nn import functional as F
 from rustorch.nn.modules.module import Module
@@ -62,3 +62,16 @@ class LeakyReLU(Module):
     def extra_repr(self) -> str:
         inplace_str = ", inplace=True" if self.inplace else ""
         return f"negative_slope={self.negative_slope}{inplace_str}"
+
+
+class Softplus(Module):
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, input):
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
