@@ -500,6 +500,62 @@ class Tensor:
     def all(self) -> Tensor:
         return _all(self)
 
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
+        return _var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
+        return _std(self, dim, unbiased, keepdim, correction=correction)
+
+    def logsumexp(self, dim, keepdim=False) -> Tensor:
+        return _logsumexp(self, dim, keepdim)
+
+    def norm(self, p="fro", dim=None, keepdim=False) -> Tensor:
+        return _norm(self, p, dim, keepdim)
+
+    def masked_fill(self, mask, value) -> Tensor:
+        return _masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value) -> Tensor:
+        return _masked_fill_(self, mask, value)
+
+    def outer(self, vec2) -> Tensor:
+        return _outer(self, vec2)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
+        return _isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        return _allclose(self, other, rtol, atol, equal_nan)
+
+    def tril(self, diagonal=0) -> Tensor:
+        return _tril(self, diagonal)
+
+    def triu(self, diagonal=0) -> Tensor:
+        return _triu(self, diagonal)
+
+    def flip(self, *dims) -> Tensor:
+        return _flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return _new_zeros(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return _new_ones(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return _new_empty(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return _new_full(
+            self, size, fill_value, dtype=dtype, device=device, requires_grad=requires_grad
+        )
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return _new_tensor(self, data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def type_as(self, other) -> Tensor:
+        return _type_as(self, other)
+
     def reshape(self, *shape) -> Tensor:
         return reshape(self, *shape)
 
@@ -886,4 +942,22 @@ from rustorch.ops.pointwise import (  # noqa: E402
     to_dtype,
     zero_,
 )
+from rustorch.ops.pointwise import allclose as _allclose  # noqa: E402
+from rustorch.ops.pointwise import isclose as _isclose  # noqa: E402
+from rustorch.ops.pointwise import masked_fill as _masked_fill  # noqa: E402
+from rustorch.ops.pointwise import masked_fill_ as _masked_fill_  # noqa: E402
+from rustorch.ops.pointwise import new_empty as _new_empty  # noqa: E402
+from rustorch.ops.pointwise import new_full as _new_full  # noqa: E402
+from rustorch.ops.pointwise import new_ones as _new_ones  # noqa: E402
+from rustorch.ops.pointwise import new_tensor as _new_tensor  # noqa: E402
+from rustorch.ops.pointwise import new_zeros as _new_zeros  # noqa: E402
+from rustorch.ops.pointwise import outer as _outer  # noqa: E402
+from rustorch.ops.pointwise import type_as as _type_as  # noqa: E402
+from rustorch.ops.reduction import logsumexp as _logsumexp  # noqa: E402
+from rustorch.ops.reduction import norm as _norm  # noqa: E402
+from rustorch.ops.reduction import std as _std  # noqa: E402
+from rustorch.ops.reduction import var as _var  # noqa: E402
 from rustorch.ops.shape import expand_as, getitem, reshape_as, setitem, view_as  # noqa: E402
+from rustorch.ops.shape import flip as _flip  # noqa: E402
+from rustorch.ops.shape import tril as _tril  # noqa: E402
+from rustorch.ops.shape import triu as _triu  # noqa: E402

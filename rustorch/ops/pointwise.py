@@ -1033,3 +1033,197 @@ def to_dtype(t, dt):
     if t._data.dtype is npdt:
         return t
     return _wrap(cast_arr(t._data, npdt))
+
+
+# ---- masked_fill, isclose / allclose, outer -------------------------------------------------
+def _fill_value(value, npdt, op, input):
+    """value (a number or a 0-d tensor) as a 0-d Tensor of dtype npdt (cast like torch)."""
+    if type(value) is Tensor:
+        if value._data.ndim != 0:
+            raise ShapeError(
+                f"{op}(): only supports a 0-dimensional value tensor, but got {desc(value)} "
+                f"(input {desc(input)})"
+            )
+        if value._data.dtype is npdt:
+            return value
+        if npdt is I64 and value._data.dtype is F32:
+            return _wrap(_np_array(_to_i64(float(value._data), op), dtype=I64))
+        return _wrap(cast_arr(value._data, npdt))
+    if isinstance(value, str) or not isinstance(value, (numbers.Real, np.bool_)):
+        raise DTypeError(
+            f"{op}(): value must be a number or a 0-d Tensor, not {type(value).__name__} "
+            f"(input {desc(input)})"
+        )
+    if npdt is BOOL:
+        return _wrap(_np_array(bool(value), dtype=BOOL))
+    if npdt is I64:
+        return _wrap(_np_array(_to_i64(value, op), dtype=I64))
+    return _wrap(_scalar_arr(float(value), F32))
+
+
+def _to_i64(value, op):
+    if isinstance(value, float) and not math.isfinite(value):
+        raise DTypeError(
+            f"{op}(): value {value!r} cannot be converted to type int64 without overflow"
+        )
+    return i64(int(value), op)  # a float truncates toward zero, like torch
+
+
+def _need_mask(mask, op, input):
+    if type(mask) is not Tensor or mask._data.dtype is not BOOL:
+        raise DTypeError(
+            f"{op}(): only supports boolean masks, but got mask {desc(mask)} (input {desc(input)})"
+        )
+
+
+def masked_fill(input, mask, value) -> Tensor:
+    """input with value where mask (bool, broadcast with input) is True.
+
+    The gradient of input is 0 where it was filled; a 0-d value tensor gets the sum of the rest."""
+    if type(input) is not Tensor:
+        raise DTypeError(
+            f"masked_fill(): argument 'input' must be a Tensor, not {type(input).__name__}"
+        )
+    _need_mask(mask, "masked_fill", input)
+    out_shape(input._data.shape, mask._data.shape, "masked_fill", input, mask)
+    v = _fill_value(value, input._data.dtype, "masked_fill", input)
+    r = where(mask, v, input)
+    if r.grad_fn is not None:
+        r.grad_fn._name = "MaskedFillBackward0"
+    return r
+
+
+def masked_fill_(self, mask, value):
+    """In place: self[mask] = value (mask broadcast to self's shape); no autograd."""
+    op = "masked_fill_"
+    if type(self) is not Tensor:
+        raise DTypeError(f"{op}(): argument 'self' must be a Tensor, not {type(self).__name__}")
+    if grad_on() and (self._rg or _rg(value)):
+        raise AutogradError(
+            f"{op}(): a leaf Variable that requires grad is being used in an in-place operation "
+            "(rustorch does not record in-place ops: wrap the update in rustorch.no_grad())"
+            if self.grad_fn is None
+            else f"{op}(): in-place ops on tensors that are part of a graph are not supported"
+        )
+    _need_mask(mask, op, self)
+    sd = self._data
+    s = out_shape(sd.shape, mask._data.shape, op, self, mask)
+    if s != sd.shape:
+        raise ShapeError(
+            f"{op}(): output with shape {sd.shape} doesn't match the broadcast shape {s} "
+            f"(self {desc(self)}, mask {desc(mask)})"
+        )
+    v = _fill_value(value, sd.dtype, op, self)
+    if sd.size:
+        _ew.where(mask._data, v._data, sd, sd)
+    return self
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
+    """|input - other| <= atol + rtol * |other| elementwise (bool; broadcasts), like torch:
+    equal infinities are close, NaNs only with equal_nan=True."""
+    if type(input) is not Tensor or type(other) is not Tensor:
+        raise DTypeError(f"isclose(): expected two Tensors, got {descs(input, other)}")
+    a, b = input._data, other._data
+    if a.dtype is not b.dtype:
+        raise DTypeError(
+            f"isclose(): {_name(a.dtype)} did not match {_name(b.dtype)}; inputs "
+            f"{descs(input, other)}"
+        )
+    if rtol < 0 or atol < 0:
+        raise DTypeError(
+            f"isclose(): rtol and atol must be greater than or equal to zero, but got "
+            f"rtol={rtol}, atol={atol}"
+        )
+    out_shape(a.shape, b.shape, "isclose", input, other)
+    x, y = input.detach(), other.detach()
+    close = eq(x, y)
+    if equal_nan and a.dtype is F32:
+        close = logical_or(close, logical_and(ne(x, x), ne(y, y)))
+    if rtol == 0 and atol == 0:
+        return close
+    if a.dtype is BOOL:
+        x, y = to_dtype_np(x, F32), to_dtype_np(y, F32)
+    allowed = add(abs(mul(y, float(rtol))), float(atol))
+    actual = abs(sub(x, y))
+    ok = le(actual, allowed)
+    if actual._data.dtype is F32:
+        ok = logical_and(ok, ne(actual, math.inf))  # NaN already fails le
+    return logical_or(close, ok)
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """True when isclose(...) holds for every element."""
+    from rustorch.ops.reduction import _all
+
+    return _all(isclose(input, other, rtol, atol, equal_nan)._data)
+
+
+def outer(input, vec2) -> Tensor:
+    """Outer product of two 1-D tensors: out[i, j] = input[i] * vec2[j]."""
+    for t, arg in ((input, "self"), (vec2, "vec2")):
+        if type(t) is not Tensor:
+            raise DTypeError(f"outer(): argument '{arg}' must be a Tensor, not {type(t).__name__}")
+        if t._data.ndim != 1:
+            raise ShapeError(
+                f"outer: Expected 1-D argument {arg}, but got {t._data.ndim}-D; inputs "
+                f"{descs(input, vec2)}"
+            )
+    from rustorch.ops.shape import reshape
+
+    return mul(reshape(input, (-1, 1)), reshape(vec2, (1, -1)))
+
+
+# ---- new_* / type_as (Tensor methods) --------------------------------------------------------
+def to_dtype_np(t, npdt):
+    return t if t._data.dtype is npdt else _wrap(cast_arr(t._data, npdt))
+
+
+def _new_dtype(self, dtype):
+    return self.dtype if dtype is None else dtype
+
+
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """zeros(size) with self's dtype unless dtype is given."""
+    from rustorch._creation import zeros
+
+    dt = _new_dtype(self, dtype)
+    return zeros(*size, dtype=dt, device=device, requires_grad=requires_grad)
+
+
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    from rustorch._creation import ones
+
+    dt = _new_dtype(self, dtype)
+    return ones(*size, dtype=dt, device=device, requires_grad=requires_grad)
+
+
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    from rustorch._creation import empty
+
+    dt = _new_dtype(self, dtype)
+    return empty(*size, dtype=dt, device=device, requires_grad=requires_grad)
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    from rustorch._creation import full
+
+    dt = _new_dtype(self, dtype)
+    return full(size, fill_value, dtype=dt, device=device, requires_grad=requires_grad)
+
+
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A copy of data (no graph) with self's dtype unless dtype is given."""
+    from rustorch._creation import tensor
+
+    dt = _new_dtype(self, dtype)
+    return tensor(data, dtype=dt, device=device, requires_grad=requires_grad)
+
+
+def type_as(self, other) -> Tensor:
+    """self cast to other's dtype (self itself when they match)."""
+    if type(other) is not Tensor:
+        raise DTypeError(
+            f"type_as(): argument 'other' must be a Tensor, not {type(other).__name__}"
+        )
+    return to_dtype(self, other.dtype)

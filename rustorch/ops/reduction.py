@@ -1,9 +1,11 @@
-"""Reductions: sum, mean, max/min (values and indices), amax/amin, argmax/argmin.
+"""Reductions: sum, mean, max/min (values and indices), amax/amin, argmax/argmin,
+var/std, logsumexp, norm.
 
 A set of reduced dims becomes one kernel pass per run of adjacent dims over an (outer, R, inner)
 view of the contiguous input, so no permuted copy is ever made.
 """
 
+import numbers
 from collections import namedtuple
 from math import prod
 
@@ -27,12 +29,19 @@ from rustorch.ops._common import (
     record,
 )
 from rustorch.ops.pointwise import (
+    abs,
+    add,
     cast_arr,
     div,
     eq,
+    exp,
+    log,
     logical_and,
     logical_or,
+    mul,
     ne,
+    sqrt,
+    sub,
     where,
 )
 from rustorch.ops.shape import expand_arr
@@ -358,3 +367,163 @@ def any(input) -> Tensor:
 def all(input) -> Tensor:
     d = cast_arr(input._data, BOOL)
     return _wrap(np.array(_rk.all_u8(d), dtype=BOOL))
+
+
+# ---- var / std, logsumexp, norm (composed from the ops above: autograd comes with them) -------
+_INF = float("inf")
+
+
+def _stat_args(input, dim, unbiased, keepdim, correction, op):
+    """torch's var/std overloads -> (dims, keepdim, correction)."""
+    if type(input) is not Tensor:
+        raise DTypeError(f"{op}(): argument 'input' must be a Tensor, not {type(input).__name__}")
+    d = input._data
+    if d.dtype is not F32:
+        raise DTypeError(
+            f"{op}(): std and var only support floating point and complex dtypes, got {desc(input)}"
+        )
+    if isinstance(dim, (bool, np.bool_)):  # the (input, bool unbiased) overload
+        if unbiased is not None or keepdim:
+            raise DTypeError(
+                f"{op}(): got unbiased={dim!r} as the second argument together with more "
+                f"arguments; use {op}(input, dim, unbiased, keepdim) (input {desc(input)})"
+            )
+        dim, unbiased = None, bool(dim)
+    if unbiased is not None:
+        if not isinstance(unbiased, (bool, np.bool_)):
+            raise DTypeError(
+                f"{op}(): argument 'unbiased' must be bool, not {type(unbiased).__name__} "
+                f"(input {desc(input)})"
+            )
+        if correction is not None:
+            raise DTypeError(
+                f"{op}(): pass either 'unbiased' or 'correction', not both (input {desc(input)})"
+            )
+        correction = 1 if unbiased else 0
+    elif correction is None:
+        correction = 1
+    elif isinstance(correction, bool) or not isinstance(correction, numbers.Real):
+        raise DTypeError(
+            f"{op}(): argument 'correction' must be a number, not {type(correction).__name__} "
+            f"(input {desc(input)})"
+        )
+    if not isinstance(keepdim, (bool, np.bool_)):
+        raise DTypeError(f"{op}(): argument 'keepdim' must be bool, not {type(keepdim).__name__}")
+    dims = dims_arg(dim, d.shape, op)
+    return dims, bool(keepdim), correction
+
+
+def _var(input, dims, keepdim, correction):
+    d = input._data
+    n = prod(d.shape[i] for i in dims)
+    dev = sub(input, mean(input, dims, True))
+    s = sum(mul(dev, dev), dims, keepdim)
+    return div(s, float(n - correction if n > correction else 0))  # torch: max(0, N - correction)
+
+
+def _sqrt0(v, name):
+    """sqrt whose gradient is 0 where the result is 0 (torch's choice for std and the 2-norm)."""
+    if not (v._rg and grad_on()):
+        return sqrt(v)
+    r = sqrt(v.detach())
+    y = r.detach()
+
+    def sqrt0_bw(g):
+        return (where(eq(y, 0.0), 0.0, div(g, mul(y, 2.0))),)
+
+    r.grad_fn = record(name, sqrt0_bw, (v,))
+    r._rg = True
+    return r
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
+    """Variance over dim (all dims when None) with `correction` (default 1, Bessel's).
+
+    Accepts torch's overloads: var(x, dim, *, correction=1, keepdim=False),
+    var(x, dim, unbiased, keepdim) and var(x, unbiased). The divisor is max(0, N - correction)
+    (inf/NaN when it is 0, like torch). Two passes: the mean, then the squared deviations.
+    """
+    dims, keepdim, correction = _stat_args(input, dim, unbiased, keepdim, correction, "var")
+    return _var(input, dims, keepdim, correction)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
+    """sqrt(var(...)), same arguments as var; the gradient is 0 where std is 0, like torch."""
+    dims, keepdim, correction = _stat_args(input, dim, unbiased, keepdim, correction, "std")
+    return _sqrt0(_var(input, dims, keepdim, correction), "StdBackward0")
+
+
+def logsumexp(input, dim, keepdim=False) -> Tensor:
+    """log(sum(exp(input))) over dim, computed as max + log(sum(exp(input - max))).
+
+    An infinite max is replaced by 0 (like torch), so rows of -inf give -inf and a row with +inf
+    gives inf; an empty reduced dim gives -inf. Integer and bool inputs are computed in float32.
+    """
+    if type(input) is not Tensor:
+        raise DTypeError(
+            f"logsumexp(): argument 'input' must be a Tensor, not {type(input).__name__}"
+        )
+    d = input._data
+    x = _wrap(d if d.dtype is F32 else cast_arr(d, F32))  # no graph: the backward is below
+    dims = dims_arg(dim, d.shape, "logsumexp")
+    kept = _kept_shape(d.shape, dims)
+    if d.size == 0:
+        r = log(sum(exp(x), dims, True))  # empty sums are 0: log gives -inf
+    else:
+        m = _wrap(_ext_arr(x._data, dims, True).reshape(kept))
+        m = where(eq(abs(m), _INF), 0.0, m)
+        r = add(log(sum(exp(sub(x, m)), dims, True)), m)
+    y = r
+    if not keepdim:
+        r = _wrap(r._data.reshape(tuple(s for i, s in enumerate(d.shape) if i not in dims)))
+    if input._rg and grad_on():
+        shp = d.shape
+
+        def logsumexp_bw(g):  # torch's formula: g * exp(input - result)
+            return (mul(expand_grad(g, shp, dims, keepdim), exp(sub(x, y))),)
+
+        r.grad_fn = record("LogsumexpBackward0", logsumexp_bw, (input,))
+        r._rg = True
+    return r
+
+
+def _norm_kind(p, input, dim):
+    if p is None or (isinstance(p, str) and p == "fro"):
+        if isinstance(dim, (tuple, list)) and len(dim) > 2:
+            raise ShapeError(
+                f"norm(): p='fro' takes at most 2 dims, got dim={tuple(dim)} (input {desc(input)})"
+            )
+        return 2
+    if isinstance(p, numbers.Real) and not isinstance(p, str):
+        pf = float(p)
+        if pf in (1.0, 2.0, _INF):
+            return pf
+    raise DTypeError(
+        f"norm(): p={p!r} is not supported by rustorch (supported: 'fro', 2, 1, inf); "
+        f"input {desc(input)}"
+    )
+
+
+def norm(input, p="fro", dim=None, keepdim=False) -> Tensor:
+    """Vector norm over dim (all dims when None): p = 'fro' or 2 (sqrt of the sum of squares,
+    gradient 0 at a zero norm like torch), 1 (sum of |x|) or inf (max |x|, gradient split among
+    ties). float32 only, like torch."""
+    if type(input) is not Tensor:
+        raise DTypeError(f"norm(): argument 'input' must be a Tensor, not {type(input).__name__}")
+    d = input._data
+    if d.dtype is not F32:
+        raise DTypeError(f"norm(): Expected a floating point tensor as input, got {desc(input)}")
+    kind = _norm_kind(p, input, dim)
+    dims = dims_arg(dim, d.shape, "norm")
+    if kind == 2.0 or kind == 2:
+        return _sqrt0(sum(mul(input, input), dims, keepdim), "NormBackward1")
+    if kind == 1.0:
+        return sum(abs(input), dims, keepdim)
+    if d.ndim:
+        for i in dims:
+            if d.shape[i] == 0:
+                raise ShapeError(
+                    f"norm(): cannot compute the inf norm over dimension {i} of size 0 "
+                    f"(no identity); input {desc(input)}"
+                )
+    return amax(abs(input), dims, keepdim)

@@ -667,3 +667,69 @@ def _check_bcast(vs, shape):
             f"setitem: shape mismatch: value of shape {tuple(vs)} cannot be "
             f"broadcast to indexing result of shape {tuple(shape)}"
         )
+
+
+# ---- flip, tril / triu ------------------------------------------------------------------------
+def flip(input, dims) -> Tensor:
+    """A copy with the order of elements reversed along each of dims (int or sequence)."""
+    if type(input) is not Tensor:
+        raise DTypeError(f"flip(): argument 'input' must be a Tensor, not {type(input).__name__}")
+    d = input._data
+    ds = (dims,) if isinstance(dims, numbers.Integral) else _shape_args(tuple(dims), "flip")
+    wd = [_wrap_dim(x, d.shape, "flip") for x in ds]
+    if len(set(wd)) != len(wd):
+        raise ShapeError(
+            f"flip(): dim {tuple(ds)} appears multiple times in the list of dims "
+            f"(input {desc(input)})"
+        )
+    st = _strides(d.shape)
+    offset = 0
+    if d.ndim:
+        for x in set(wd):
+            offset += (d.shape[x] - 1) * st[x]
+            st[x] = -st[x]
+    r = _wrap(gather_arr(d, offset if d.size else 0, d.shape, st))
+    if input._rg and grad_on():
+        fd = tuple(wd)
+
+        def flip_bw(g):
+            return (flip(g, fd),)
+
+        r.grad_fn = record("FlipBackward0", flip_bw, (input,), saves=False)
+        r._rg = True
+    return r
+
+
+def _tri(input, diagonal, lower, op):
+    if type(input) is not Tensor:
+        raise DTypeError(f"{op}(): argument 'input' must be a Tensor, not {type(input).__name__}")
+    d = input._data
+    if d.ndim < 2:
+        raise ShapeError(f"{op}: input tensor must have at least 2 dimensions, got {desc(input)}")
+    if isinstance(diagonal, (bool, np.bool_)) or not isinstance(diagonal, numbers.Integral):
+        raise DTypeError(
+            f"{op}(): argument 'diagonal' must be int, not {type(diagonal).__name__} "
+            f"(input {desc(input)})"
+        )
+    from rustorch._creation import arange
+    from rustorch.ops.pointwise import ge, le, sub, where
+
+    rows, cols = d.shape[-2], d.shape[-1]
+    diagonal = max(-rows - 1, min(cols + 1, int(diagonal)))  # beyond the matrix: all or nothing
+    # keep[i, j]: j - i <= diagonal (tril) or j - i >= diagonal (triu)
+    off = sub(reshape(arange(cols), (1, cols)), reshape(arange(rows), (rows, 1)))
+    keep = le(off, diagonal) if lower else ge(off, diagonal)
+    r = where(keep, input, _wrap(np.zeros((), d.dtype)))
+    if r.grad_fn is not None:
+        r.grad_fn._name = "TrilBackward0" if lower else "TriuBackward0"
+    return r
+
+
+def tril(input, diagonal=0) -> Tensor:
+    """The lower triangle of the last two dims (j - i <= diagonal kept), the rest 0."""
+    return _tri(input, diagonal, True, "tril")
+
+
+def triu(input, diagonal=0) -> Tensor:
+    """The upper triangle of the last two dims (j - i >= diagonal kept), the rest 0."""
+    return _tri(input, diagonal, False, "triu")
