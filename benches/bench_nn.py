@@ -1,6 +1,7 @@
-"""NN-op benchmarks: conv2d, max_pool2d, batch_norm vs torch in the same run, with ratios.
+"""NN-op benchmarks: conv2d, max_pool2d, batch_norm, layer_norm vs torch in the same run.
 
-Run: python benches/bench_nn.py [--threads 1 2] [--rounds 5] [--markdown] [--json out.json]
+Run: python benches/bench_nn.py [--threads 1 2] [--rounds 5] [--only SUBSTR] [--markdown]
+[--json out.json]  (--only keeps the workloads whose name contains SUBSTR)
 
 Each library is timed in its own process (two OpenMP runtimes spinning in one process steal
 each other's cores), the two alternating round by round; the median of rounds is reported
@@ -108,10 +109,25 @@ def workloads(lib, F):
 
     # bytes: read x, write y (forward); read gy and x, write gx (backward)
     w.append(("batch_norm 32x64x32x32 train fwd+bwd", _fwd_bwd(bn, leaves, gy), 5 * nbytes, "GB/s"))
+    shape = (64, 128, 256)
+    nbytes = 4 * float(np.prod(shape))
+    leaves = _leaves(lib, rng, (shape, (256,), (256,)))
+    gy = lib.tensor(rng.standard_normal(shape).astype(np.float32))
+
+    def ln(x, w_, b):
+        return F.layer_norm(x, (256,), w_, b)
+
+    # bytes: read x, write y (forward); read gy and x, write gx (backward)
+    name = "layer_norm 64x128x256 over 256 fwd+bwd"
+    w.append((name, _fwd_bwd(ln, leaves, gy), 5 * nbytes, "GB/s"))
     return w
 
 
-def worker(libname, threads):
+def _select(ws, only):
+    return [t for t in ws if not only or only in t[0]]
+
+
+def worker(libname, threads, only=None):
     """Time every workload for one library in this process; print JSON {name: seconds}."""
     if libname == "torch":
         import torch as lib
@@ -120,13 +136,14 @@ def worker(libname, threads):
         import rustorch as lib
         import rustorch.nn.functional as F
     lib.set_num_threads(threads)
-    out = {name: _time(fn) for name, fn, _, _ in workloads(lib, F)}
+    out = {name: _time(fn) for name, fn, _, _ in _select(workloads(lib, F), only)}
     print(json.dumps(out))
 
 
-def _run_worker(libname, threads):
+def _run_worker(libname, threads, only=None):
+    extra = ["--only", only] if only else []
     r = subprocess.run(
-        [sys.executable, __file__, "--worker", libname, "--threads", str(threads)],
+        [sys.executable, __file__, "--worker", libname, "--threads", str(threads), *extra],
         capture_output=True,
         text=True,
     )
@@ -141,12 +158,13 @@ def _fmt_t(s):
     return f"{s * 1e6:.1f} us" if s < 1e-3 else f"{s * 1e3:.3f} ms"
 
 
-def run(threads, rounds):
+def run(threads, rounds, only=None):
     """Each library runs in its own process (two OpenMP runtimes spinning in one process would
     steal each other's cores), the processes alternating round by round; medians reported."""
     import rustorch as rt
 
-    meta = {name: (work, unit) for name, _, work, unit in workloads(rt, _rt_functional())}
+    ws = _select(workloads(rt, _rt_functional()), only)
+    meta = {name: (work, unit) for name, _, work, unit in ws}
     results = []
     for nt in threads:
         times = {"rustorch": [], "torch": []}
@@ -154,7 +172,7 @@ def run(threads, rounds):
             for lib in times:
                 if lib == "torch" and not HAVE_TORCH:
                     continue
-                times[lib].append(_run_worker(lib, nt))
+                times[lib].append(_run_worker(lib, nt, only))
         for name, (work, unit) in meta.items():
             r = statistics.median(t[name] for t in times["rustorch"])
             t = statistics.median(t[name] for t in times["torch"]) if times["torch"] else None
@@ -225,12 +243,13 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--markdown", action="store_true", help="print a markdown table")
     p.add_argument("--json", help="also write the results as JSON to this path")
+    p.add_argument("--only", help="run only the workloads whose name contains this string")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
-        worker(args.worker, args.threads[0])
+        worker(args.worker, args.threads[0], args.only)
         return 0
-    results = run(args.threads, args.rounds)
+    results = run(args.threads, args.rounds, args.only)
     print_table(results, args.markdown)
     if args.json:
         with open(args.json, "w") as f:

@@ -1,12 +1,18 @@
-"""batch_norm with backward, for (N, C), (N, C, L) and (N, C, H, W) input.
+"""batch_norm with backward, for (N, C), (N, C, L) and (N, C, H, W) input; layer_norm with
+backward over the trailing dims of any input.
 
 Training normalises with the batch statistics (two-pass variance, accumulated in double) and
 updates running_mean / running_var in place like torch: new = (1 - momentum) * old +
 momentum * batch statistic, with the unbiased variance. Evaluation uses the running
 statistics. The kernel saves only the per-channel mean (as a float plus its rounding error, so
 x - mean stays accurate when the mean is large relative to the spread) and 1/std for backward.
+
+layer_norm normalises each row of D = prod(normalized_shape) trailing elements by its own mean
+and biased variance (the same two-pass double-accumulated statistics), saving the per-row mean
+(float plus rounding error) and 1/std for backward.
 """
 
+import numbers
 from math import prod
 
 from rustorch._kernels import _dispatch
@@ -111,4 +117,102 @@ def batch_norm(
     return r
 
 
-__all__ = ["batch_norm"]
+def _ln_param(t, name, ns, input):
+    if t is None:
+        return None
+    if type(t) is not Tensor:
+        raise DTypeError(f"layer_norm(): {name} must be a Tensor or None, not {type(t).__name__}")
+    if t._data.dtype is not F32:
+        raise DTypeError(f"layer_norm(): {name} must be float32, got {desc(t)}")
+    if t._data.shape != ns:
+        raise ShapeError(
+            f"layer_norm(): Expected {name} to be of same shape as normalized_shape, but got "
+            f"{name} of shape {list(t._data.shape)} and normalized_shape = {list(ns)} "
+            f"(input {desc(input)})"
+        )
+    return t._data
+
+
+def _normalized_shape(normalized_shape):
+    ok = isinstance(normalized_shape, (tuple, list)) and all(
+        isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in normalized_shape
+    )
+    if not ok:
+        raise DTypeError(
+            "layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
+            f"{type(normalized_shape).__name__}"
+        )
+    ns = tuple(int(n) for n in normalized_shape)
+    if not ns:
+        raise ShapeError(
+            "layer_norm(): Expected normalized_shape to be at least 1-dimensional, i.e., "
+            "containing at least one element, but got normalized_shape = []"
+        )
+    return ns
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, with mean and biased variance taken
+    over the last len(normalized_shape) dims (which must equal normalized_shape)."""
+    if type(input) is not Tensor:
+        raise DTypeError(
+            f"layer_norm(): argument 'input' must be a Tensor, not {type(input).__name__}"
+        )
+    ns = _normalized_shape(normalized_shape)
+    x = input._data
+    if x.dtype is not F32:
+        raise DTypeError(f"layer_norm(): expected a float32 input, got {desc(input)}")
+    k = len(ns)
+    if x.ndim < k or x.shape[x.ndim - k :] != ns:
+        raise ShapeError(
+            f"layer_norm(): Given normalized_shape={list(ns)}, expected input with shape "
+            f"[*, {', '.join(map(str, ns))}], but got input of size{list(x.shape)}"
+        )
+    w = _ln_param(weight, "weight", ns, input)
+    b = _ln_param(bias, "bias", ns, input)
+    eps = float(eps)
+    D = prod(ns)
+    M = prod(x.shape[: x.ndim - k])
+    y = _empty(x.shape, F32)
+    smean = _empty((2, M), F32)  # the row means rounded to float, and their rounding errors
+    srstd = _empty((M,), F32)
+    if x.size:
+        _nk.ln_forward(x.reshape(M, D), y.reshape(M, D), M, D, w, b, eps, smean, srstd)
+    r = _wrap(y)
+    nx, nw = input._rg, weight is not None and weight._rg
+    nb = bias is not None and bias._rg
+    if (nx or nw or nb) and grad_on():
+
+        def ln_bw(g):
+            gx = _empty(x.shape, F32) if nx else None
+            gw = _empty(ns, F32) if nw else None
+            gb = _empty(ns, F32) if nb else None
+            if x.size:
+                _nk.ln_backward(
+                    g._data.reshape(M, D),
+                    x.reshape(M, D),
+                    M,
+                    D,
+                    smean,
+                    srstd,
+                    w,
+                    None if gx is None else gx.reshape(M, D),
+                    None if gw is None else gw.reshape(D),
+                    None if gb is None else gb.reshape(D),
+                )
+            else:
+                for a in (gw, gb):
+                    if a is not None:
+                        a.fill(0.0)  # storage init: an empty sum
+            return (
+                None if gx is None else _wrap(gx),
+                None if gw is None else _wrap(gw),
+                None if gb is None else _wrap(gb),
+            )
+
+        r.grad_fn = record("NativeLayerNormBackward0", ln_bw, (input, weight, bias))
+        r._rg = True
+    return r
+
+
+__all__ = ["batch_norm", "layer_norm"]

@@ -3,13 +3,14 @@
 Each function is an op in the project's usual shape (check -> kernel -> backward node), or a
 short composition of existing ops whose backward comes from those ops.
 
-Sections: linear | activations | shape | losses. Convolution, pooling, normalisation, dropout,
-softmax/log_softmax and the classification losses live in their own sections (added with those
-kernels); keep the section order when adding functions.
+Sections: linear | activations | shape | embedding | losses. Convolution, pooling,
+normalisation, dropout, softmax/log_softmax and the classification losses live in their own
+sections (added with those kernels); keep the section order when adding functions.
 """
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from math import prod
 
@@ -19,8 +20,9 @@ from rustorch import ops as _ops
 from rustorch._config import get_num_threads
 from rustorch._kernels import _gemm
 from rustorch._kernels import activation as _act
+from rustorch._kernels import indexing as _ik
 from rustorch._kernels._dispatch import elementwise as _ew
-from rustorch.errors import DTypeError, ShapeError, TorchError
+from rustorch.errors import DTypeError, IndexingError, ShapeError, TorchError
 from rustorch.ops._common import F32, I64, Tensor, _empty, _wrap, desc, descs, grad_on, record
 
 _ADD = 0  # elementwise op codes (rustorch.ops.pointwise.ADD, U_RELU)
@@ -216,6 +218,101 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
 # (convolution, pooling, batch_norm, dropout: to be added in their own sections below)
 
 
+# ---- embedding --------------------------------------------------------------------------------
+def _padding_idx(padding_idx, num_embeddings, op):
+    """torch's padding_idx rule: in [-num_embeddings, num_embeddings), negatives wrapped."""
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, numbers.Integral):
+        raise DTypeError(
+            f"{op}(): padding_idx must be an int or None, not {type(padding_idx).__name__}"
+        )
+    p = int(padding_idx)
+    if not -num_embeddings <= p < num_embeddings:
+        raise IndexingError(
+            f"{op}(): Padding_idx must be within num_embeddings: padding_idx={p}, "
+            f"num_embeddings={num_embeddings}"
+        )
+    return p + num_embeddings if p < 0 else p
+
+
+def embedding(
+    input,
+    weight,
+    padding_idx=None,
+    max_norm=None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+):
+    """Rows of weight (num_embeddings, embedding_dim) picked by the int64 indices in input (any
+    shape): the result has shape input.shape + (embedding_dim,).
+
+    Forward is the index_select kernel; backward scatter-adds the output gradient into a zero
+    (num_embeddings, embedding_dim) gradient with the index_add kernel (repeated indices
+    accumulate) and leaves the padding_idx row zero, like torch. max_norm, scale_grad_by_freq
+    and sparse gradients are not supported."""
+    if type(input) is not Tensor:
+        raise DTypeError(
+            f"embedding(): argument 'input' must be a Tensor, not {type(input).__name__}"
+        )
+    if type(weight) is not Tensor:
+        raise DTypeError(
+            f"embedding(): argument 'weight' must be a Tensor, not {type(weight).__name__}"
+        )
+    if input._data.dtype is not I64:
+        raise DTypeError(
+            "embedding(): Expected tensor for argument #1 'indices' to have scalar type int64, "
+            f"got {desc(input)}"
+        )
+    w = weight._data
+    if w.dtype is not F32:
+        raise DTypeError(f"embedding(): expected a float32 weight, got {desc(weight)}")
+    if w.ndim != 2:
+        raise ShapeError(f"embedding(): 'weight' must be 2-D, got {desc(weight)}")
+    if max_norm is not None:
+        raise TorchError(
+            "embedding(): max_norm is not supported by rustorch (it renormalises weight rows "
+            "in place); use max_norm=None"
+        )
+    if scale_grad_by_freq:
+        raise TorchError("embedding(): scale_grad_by_freq=True is not supported by rustorch")
+    if sparse:
+        raise TorchError(
+            "embedding(): sparse=True is not supported by rustorch (no sparse tensors); use "
+            "sparse=False"
+        )
+    n, D = w.shape
+    pad = _padding_idx(padding_idx, n, "embedding")
+    ishape = input._data.shape
+    idx = input._data.reshape(-1)
+    if idx.size and not _ik.index_in_range(idx, 0, n):
+        bad = idx[(idx < 0) | (idx >= n)][0]  # error path only
+        raise IndexingError(
+            f"embedding(): index {int(bad)} is out of range for weight of shape {tuple(w.shape)} "
+            f"(indices must be in [0, {n}); input {desc(input)})"
+        )
+    out = _empty((idx.size, D), F32)
+    if out.size:
+        _ik.index_select(w, idx, out, 1, n, D)
+    r = _wrap(out.reshape(ishape + (D,)))
+    if weight._rg and grad_on():
+        wshape = w.shape
+        idx = idx.copy()  # the indices as they were at forward time
+
+        def embedding_bw(g):
+            gw = np.zeros(wshape, dtype=F32)  # storage init
+            if g._data.size:
+                _ik.index_add(g._data.reshape(idx.size, D), idx, gw, 1, n, D)
+                if pad is not None:
+                    gw[pad] = 0.0  # storage init: the padding row gets no gradient
+            return (_wrap(gw),)
+
+        r.grad_fn = record("EmbeddingBackward0", embedding_bw, (weight,))
+        r._rg = True
+    return r
+
+
 # ---- losses -----------------------------------------------------------------------------------
 def _reduction(reduction, size_average=None, reduce=None):
     """The reduction string, honouring torch's deprecated size_average/reduce arguments."""
@@ -278,6 +375,7 @@ __all__ = [
     "leaky_relu",
     "softplus",
     "flatten",
+    "embedding",
     "mse_loss",
     "l1_loss",
 ]
@@ -290,7 +388,7 @@ from rustorch.nn._loss import (  # noqa: E402
     cross_entropy,
     nll_loss,
 )
-from rustorch.nn._norm import batch_norm  # noqa: E402
+from rustorch.nn._norm import batch_norm, layer_norm  # noqa: E402
 from rustorch.nn._pool import (  # noqa: E402
     adaptive_avg_pool2d,
     avg_pool2d,
@@ -305,6 +403,7 @@ __all__ += [
     "avg_pool2d",
     "adaptive_avg_pool2d",
     "batch_norm",
+    "layer_norm",
     "dropout",
     "softmax",
     "log_softmax",

@@ -14,6 +14,8 @@ from rustorch.nn.modules.flatten import Flatten
 from rustorch.nn.modules.linear import Identity, Linear
 from rustorch.nn.modules.loss import L1Loss, MSELoss, _Loss, _WeightedLoss
 from rustorch.nn.modules.module import Module
+from rustorch.nn.modules.normalization import LayerNorm
+from rustorch.nn.modules.sparse import Embedding
 
 __all__ = [
     "Module",
@@ -32,4 +34,6 @@ __all__ = [
     "ModuleDict",
     "MSELoss",
     "L1Loss",
+    "LayerNorm",
+    "Embedding",
 ]
