@@ -200,13 +200,7 @@ static void rt_ce_sample_bwd(const float *x, int64_t t, const rt_ce_args *a, flo
 
 /* ---- binary cross entropy with logits --------------------------------------------------------
  * loss = w * ((1 - t) * x - lw * logsigmoid(x)), lw = 1 + (pw - 1) * t,
- * logsigmoid(x) = min(x, 0) - log1p(exp(-|x|)) (torch's formulation). */
-static inline float rt_log1pf(float u) {
-    float v = 1.0f + u;
-    float l = rt_logf(v);
-    return v == 1.0f ? u : l * (u / (v - 1.0f));
-}
-
+ * logsigmoid(x) = min(x, 0) - log1p(exp(-|x|)) (torch's formulation; rt_log1pf: rt_math.h). */
 static inline float rt_logsigmoid(float x) {
     float mn = x < 0.0f ? x : 0.0f;
     return mn - rt_log1pf(rt_expf(-__builtin_fabsf(x)));
