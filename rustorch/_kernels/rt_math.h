@@ -44,7 +44,10 @@ static inline float rt_expf(float x) {
     return x != x ? x : y;
 }
 
-static inline float rt_logf(float x) {
+/* Cephes logf's reduction x = 2^e * (1 + m), sqrt(1/2) <= 1 + m < sqrt(2), and its polynomial
+ * part p(m) * m^3; logf, log2f and log10f scale the pieces with their own split constants (so
+ * exact powers of two give e exactly). */
+static inline float rt_log_core(float x, float *fe, float *mm, float *zz) {
     int sub = x < 1.17549435e-38f;
     float xs = sub ? x * 8388608.0f : x;
     int32_t ix = rt_f_to_bits(xs);
@@ -63,16 +66,27 @@ static inline float rt_logf(float x) {
     y = y * m + 2.0000714765E-1f;
     y = y * m - 2.4999993993E-1f;
     y = y * m + 3.3333331174E-1f;
-    y = y * m * z;
-    float fe = (float)e;
-    y = y + fe * -2.12194440e-4f;
-    y = y - 0.5f * z;
-    float r = m + y;
-    r = r + fe * 0.693359375f;
+    *fe = (float)e;
+    *mm = m;
+    *zz = z;
+    return y * m * z;
+}
+
+static inline float rt_log_special(float x, float r) {
     r = x == 0.0f ? -__builtin_inff() : r;
     r = x < 0.0f ? __builtin_nanf("") : r;
     r = x == __builtin_inff() ? x : r;
     return x != x ? x : r;
+}
+
+static inline float rt_logf(float x) {
+    float fe, m, z;
+    float y = rt_log_core(x, &fe, &m, &z);
+    y = y + fe * -2.12194440e-4f;
+    y = y - 0.5f * z;
+    float r = m + y;
+    r = r + fe * 0.693359375f;
+    return rt_log_special(x, r);
 }
 
 static inline float rt_tanhf(float x) {
@@ -140,40 +154,11 @@ static inline float rt_log1pf(float x) {
     return x != x ? x : r;
 }
 
-/* log2 / log10 from logf's reduction x = 2^e * (1 + m), sqrt(1/2) <= 1 + m < sqrt(2): the
- * polynomial part f = log(1 + m) - m is scaled with split constants (Cephes) so that exact
- * powers of two (m = 0) give e exactly. */
+/* log2 / log10: the polynomial part f = log(1 + m) - m from rt_log_core. */
 static inline void rt_log_reduce(float x, float *fe, float *mm, float *ff) {
-    int sub = x < 1.17549435e-38f;
-    float xs = sub ? x * 8388608.0f : x;
-    int32_t ix = rt_f_to_bits(xs);
-    int32_t e = ((ix >> 23) & 0xff) - 126 - (sub ? 23 : 0);
-    float m = rt_bits_to_f((ix & 0x007fffff) | 0x3f000000); /* [0.5, 1) */
-    int small = m < 0.707106781186547524f;
-    e = small ? e - 1 : e;
-    m = small ? m + m - 1.0f : m - 1.0f;
-    float z = m * m;
-    float y = 7.0376836292E-2f;
-    y = y * m - 1.1514610310E-1f;
-    y = y * m + 1.1676998740E-1f;
-    y = y * m - 1.2420140846E-1f;
-    y = y * m + 1.4249322787E-1f;
-    y = y * m - 1.6668057665E-1f;
-    y = y * m + 2.0000714765E-1f;
-    y = y * m - 2.4999993993E-1f;
-    y = y * m + 3.3333331174E-1f;
-    y = y * m * z;
-    y = y - 0.5f * z;
-    *fe = (float)e;
-    *mm = m;
-    *ff = y;
-}
-
-static inline float rt_log_special(float x, float r) {
-    r = x == 0.0f ? -__builtin_inff() : r;
-    r = x < 0.0f ? __builtin_nanf("") : r;
-    r = x == __builtin_inff() ? x : r;
-    return x != x ? x : r;
+    float z;
+    float y = rt_log_core(x, fe, mm, &z);
+    *ff = y - 0.5f * z;
 }
 
 static inline float rt_log2f(float x) {

@@ -103,18 +103,23 @@ def batch_norm(
             if x.size:
                 _nk.backward(g._data, x, N, C, S, m_s, v_s, w, training, eps, gx, gw, gb)
             else:
-                for a in (gw, gb):
-                    if a is not None:
-                        a.fill(0.0)  # storage init: an empty sum
-            return (
-                None if gx is None else _wrap(gx),
-                None if gw is None else _wrap(gw),
-                None if gb is None else _wrap(gb),
-            )
+                _zero_param_grads(gw, gb)
+            return _wrap_grads(gx, gw, gb)
 
         r.grad_fn = record("NativeBatchNormBackward0", bn_bw, (input, weight, bias))
         r._rg = True
     return r
+
+
+def _zero_param_grads(gw, gb):
+    """Parameter gradients of an empty input: an empty sum (storage init, no math)."""
+    for a in (gw, gb):
+        if a is not None:
+            a.fill(0.0)
+
+
+def _wrap_grads(gx, gw, gb):
+    return tuple(None if a is None else _wrap(a) for a in (gx, gw, gb))
 
 
 def _ln_param(t, name, ns, input):
@@ -201,14 +206,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                     None if gb is None else gb.reshape(D),
                 )
             else:
-                for a in (gw, gb):
-                    if a is not None:
-                        a.fill(0.0)  # storage init: an empty sum
-            return (
-                None if gx is None else _wrap(gx),
-                None if gw is None else _wrap(gw),
-                None if gb is None else _wrap(gb),
-            )
+                _zero_param_grads(gw, gb)
+            return _wrap_grads(gx, gw, gb)
 
         r.grad_fn = record("NativeLayerNormBackward0", ln_bw, (input, weight, bias))
         r._rg = True
